@@ -1,0 +1,71 @@
+# Hjemmedialog. `make run` serves the demo; `make test` runs every test.
+# Each target creates what it needs: the virtual environment, the compiled
+# translations, and (for the end-to-end tests) Chromium from Debian's packages.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+WORKERS ?= 2
+THREADS ?= 4
+CHROMIUM ?= /usr/bin/chromium
+STAMP := $(VENV)/.installed
+
+export FLASK_APP := app:create_app
+
+.PHONY: run test test-unit test-e2e lint venv translations messages chromium demo-reset clean
+
+run: venv translations
+	@mkdir -p instance
+	APP_ENV=$${APP_ENV:-development} $(BIN)/flask db upgrade
+	APP_ENV=$${APP_ENV:-development} $(BIN)/flask demo --if-empty
+	@echo "Hjemmedialog: http://127.0.0.1:$(PORT)"
+	APP_ENV=$${APP_ENV:-development} PORT=$(PORT) $(BIN)/gunicorn \
+		--bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
+		--access-logfile - 'app:create_app()'
+
+test: venv translations chromium
+	$(BIN)/python -m pytest
+
+test-unit: venv translations
+	$(BIN)/python -m pytest tests
+
+test-e2e: venv translations chromium
+	$(BIN)/python -m pytest e2e
+
+lint: venv
+	$(BIN)/ruff check app tests e2e migrations
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+translations: venv
+	$(BIN)/pybabel compile --statistics -d translations 2>&1 | grep -v '^compiling' || true
+
+# After changing user-facing text: extract the strings and update the catalogs;
+# then translate the new entries in translations/{nb,nn,en}/LC_MESSAGES/messages.po.
+messages: venv
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project=Hjemmedialog \
+		--no-wrap -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
+		--no-wrap --ignore-obsolete
+
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Chromium from Debian's packages"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Chromium is missing: install Debian's 'chromium' package (as root) or set CHROMIUM=/path"; \
+		exit 1; \
+	fi
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
+	find . -name '*.mo' -delete

@@ -1,0 +1,151 @@
+"""Configuration, read from environment variables.
+
+`APP_ENV` chooses the defaults: `production` (the default) is strict, `development`
+(used by `make run`) and `test` switch on the test identity provider and synthetic
+fødselsnummer and allow plain HTTP cookies.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(raw: str | None) -> str:
+    """Normalise DATABASE_URL; plain `postgresql://` URLs use psycopg 3."""
+    if not raw:
+        return f"sqlite:///{INSTANCE_DIR / 'hjemmedialog.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+class Config:
+    """Settings for every environment; subclasses change the defaults only."""
+
+    APP_ENV = "production"
+    DEVELOPMENT_LIKE = False
+
+    def __init__(self) -> None:
+        dev = self.DEVELOPMENT_LIKE
+        port = _env("PORT", "5000")
+
+        self.SECRET_KEY = _env("SECRET_KEY", "development-only-secret" if dev else None)
+        self.SQLALCHEMY_DATABASE_URI = database_url(_env("DATABASE_URL"))
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+        # Babel: bokmål by default, times shown in Europe/Oslo.
+        self.BABEL_DEFAULT_LOCALE = "nb"
+        self.BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
+        self.LANGUAGES = ("nb", "nn", "en")
+
+        # Sessions: a server-side record per log-in, limited in idle and total time.
+        self.SESSION_IDLE_TIMEOUT = timedelta(minutes=int(_env("SESSION_IDLE_MINUTES", "30")))
+        self.SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=int(_env("SESSION_ABSOLUTE_HOURS", "12")))
+        secure = _flag("SESSION_COOKIE_SECURE", not dev)
+        self.SESSION_COOKIE_SECURE = secure
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_NAME = "__Host-hd" if secure else "hd"
+        self.PREFERRED_URL_SCHEME = "https" if secure else "http"
+        self.HSTS = secure
+
+        # CSRF tokens live as long as the session that holds them.
+        self.WTF_CSRF_TIME_LIMIT = None
+
+        # Rate limits (log-in); memory storage suits one process, use Redis in production.
+        self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+
+        # Population register: synthetic numbers (month + 80) only where allowed.
+        self.ALLOW_SYNTHETIC_FNR = _flag("ALLOW_SYNTHETIC_FNR", dev)
+
+        # Terms of use and consent, versioned.
+        self.TERMS_VERSION = _env("TERMS_VERSION", "2026-1")
+
+        # OpenID Connect client (ID-porten in production, the test provider otherwise).
+        self.DEV_IDP_ENABLED = _flag("DEV_IDP_ENABLED", dev)
+        default_issuer = f"http://127.0.0.1:{port}/dev-idp" if self.DEV_IDP_ENABLED else None
+        self.OIDC_ISSUER = _env("OIDC_ISSUER", default_issuer)
+        self.OIDC_METADATA_URL = _env("OIDC_METADATA_URL")
+        self.OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID", "hjemmedialog" if dev else None)
+        self.OIDC_CLIENT_SECRET = _env("OIDC_CLIENT_SECRET", "dev-client-secret" if dev else None)
+        self.OIDC_TOKEN_AUTH_METHOD = _env("OIDC_TOKEN_AUTH_METHOD", "client_secret_post")
+        self.OIDC_SCOPE = _env("OIDC_SCOPE", "openid profile")
+        self.OIDC_REQUIRED_ACR = _env("OIDC_REQUIRED_ACR", "idporten-loa-high")
+        self.OIDC_REDIRECT_URI = _env("OIDC_REDIRECT_URI")
+        self.OIDC_HTTP_TIMEOUT = float(_env("OIDC_HTTP_TIMEOUT", "10"))
+        self.DEV_IDP_KEY_PATH = _env("DEV_IDP_KEY_PATH", str(INSTANCE_DIR / "dev-idp-key.pem"))
+
+    @property
+    def is_development_like(self) -> bool:
+        return self.DEVELOPMENT_LIKE
+
+    def validate(self) -> None:
+        missing = [
+            name
+            for name in ("SECRET_KEY", "OIDC_ISSUER", "OIDC_CLIENT_ID")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise RuntimeError(
+                "Missing configuration: "
+                + ", ".join(missing)
+                + f" (APP_ENV={self.APP_ENV}); see README.md, Configuration."
+            )
+
+
+class ProductionConfig(Config):
+    APP_ENV = "production"
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+    DEVELOPMENT_LIKE = True
+
+
+class TestConfig(Config):
+    APP_ENV = "test"
+    DEVELOPMENT_LIKE = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", False)
+        self.OIDC_ISSUER = _env("OIDC_ISSUER", "http://idp.test/dev-idp")
+        self.SERVER_NAME = None
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "production": ProductionConfig,
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+}
+
+
+def config_from_env() -> Config:
+    name = (_env("APP_ENV", "production") or "production").lower()
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None

@@ -1,0 +1,90 @@
+"""All models, importable from one place; importing this registers every table."""
+
+from app.models.appointments import (
+    Appointment,
+    AppointmentSeries,
+    AppointmentSource,
+    AppointmentStatus,
+    Cancellation,
+    CancellationAcknowledgement,
+    CancellationKind,
+)
+from app.models.audit import UsageAction, UsageLogEntry
+from app.models.auth import DevIdpGrant, LoginSession, PasskeyCredential
+from app.models.base import Base
+from app.models.fullmakt import (
+    APPOINTMENTS_AND_PROVIDERS,
+    Fullmakt,
+    FullmaktArea,
+    FullmaktKind,
+)
+from app.models.notices import Notice, NoticeEvent, NoticeStatus
+from app.models.people import (
+    AddressProtection,
+    Consent,
+    ContactSettings,
+    FamilyRelation,
+    NoticeChannel,
+    NoticeLevel,
+    Person,
+    RelationKind,
+)
+from app.models.services import District, Municipality, Service, ServiceRecipient, Unit
+from app.models.staff import StaffAccount, StaffRole, StaffRoleKind
+from app.models.threads import (
+    Message,
+    MessageKind,
+    PassOnMethod,
+    Thread,
+    ThreadEvent,
+    ThreadEventKind,
+    ThreadRead,
+    ThreadStatus,
+)
+
+__all__ = [
+    "APPOINTMENTS_AND_PROVIDERS",
+    "AddressProtection",
+    "Appointment",
+    "AppointmentSeries",
+    "AppointmentSource",
+    "AppointmentStatus",
+    "Base",
+    "Cancellation",
+    "CancellationAcknowledgement",
+    "CancellationKind",
+    "Consent",
+    "ContactSettings",
+    "DevIdpGrant",
+    "District",
+    "FamilyRelation",
+    "Fullmakt",
+    "FullmaktArea",
+    "FullmaktKind",
+    "LoginSession",
+    "Message",
+    "MessageKind",
+    "Municipality",
+    "Notice",
+    "NoticeChannel",
+    "NoticeEvent",
+    "NoticeLevel",
+    "NoticeStatus",
+    "PassOnMethod",
+    "PasskeyCredential",
+    "Person",
+    "RelationKind",
+    "Service",
+    "ServiceRecipient",
+    "StaffAccount",
+    "StaffRole",
+    "StaffRoleKind",
+    "Thread",
+    "ThreadEvent",
+    "ThreadEventKind",
+    "ThreadRead",
+    "ThreadStatus",
+    "Unit",
+    "UsageAction",
+    "UsageLogEntry",
+]

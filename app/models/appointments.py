@@ -1,0 +1,189 @@
+"""Appointments (home visits), recurring series, and cancellations by residents."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, IdMixin, str_enum
+
+if TYPE_CHECKING:
+    from app.models.people import Person
+    from app.models.services import Service, Unit
+    from app.models.staff import StaffAccount
+
+
+class AppointmentSeries(IdMixin, Base):
+    """A recurring visit: an RFC 5545 rule (python-dateutil) and a local time window."""
+
+    __tablename__ = "appointment_series"
+
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    rrule: Mapped[str] = mapped_column(sa.String(500))
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date | None] = mapped_column(sa.Date)
+    window_start: Mapped[time] = mapped_column(sa.Time)  # Europe/Oslo wall clock
+    window_end: Mapped[time] = mapped_column(sa.Time)
+    description: Mapped[str] = mapped_column(sa.String(500))
+    generated_until: Mapped[date | None] = mapped_column(sa.Date)
+    created_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        sa.CheckConstraint("window_end > window_start", name="window_order"),
+        sa.CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="period_order"),
+    )
+
+    person: Mapped[Person] = relationship(lazy="raise_on_sql")
+    service: Mapped[Service] = relationship(lazy="raise_on_sql")
+    unit: Mapped[Unit] = relationship(lazy="raise_on_sql")
+
+
+class AppointmentStatus(enum.StrEnum):
+    PLANNED = "planned"  # Planlagt
+    ASSIGNED = "assigned"  # Tildelt
+    COMPLETED = "completed"  # Utført
+    CANCELLED = "cancelled"  # Avlyst
+
+
+class AppointmentSource(enum.StrEnum):
+    MUNICIPALITY = "municipality"
+    EXTERNAL = "external"  # GP, hospital: read-only here
+
+
+class Appointment(IdMixin, Base):
+    __tablename__ = "appointment"
+
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"))
+    service_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment_series.id"))
+    source: Mapped[AppointmentSource] = mapped_column(
+        str_enum(AppointmentSource, "appointment_source"), default=AppointmentSource.MUNICIPALITY
+    )
+    source_name: Mapped[str | None] = mapped_column(sa.String(200))  # "Andeby legekontor"
+    status: Mapped[AppointmentStatus] = mapped_column(
+        str_enum(AppointmentStatus, "appointment_status"), default=AppointmentStatus.PLANNED
+    )
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    start_at: Mapped[datetime | None]  # exact time once assigned
+    description: Mapped[str] = mapped_column(sa.String(500))
+    employee_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
+    completed_at: Mapped[datetime | None]
+    completed_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
+    cancelled_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
+    cancellation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cancellation.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        sa.CheckConstraint("window_end >= window_start", name="window_order"),
+        sa.CheckConstraint(
+            "source = 'external' OR (service_id IS NOT NULL AND unit_id IS NOT NULL)",
+            name="municipal_has_service",
+        ),
+        sa.CheckConstraint(
+            "status NOT IN ('assigned', 'completed') OR employee_staff_id IS NOT NULL",
+            name="employee_when_assigned",
+        ),
+        sa.CheckConstraint(
+            "status <> 'completed' OR completed_at IS NOT NULL", name="completed_has_time"
+        ),
+        sa.CheckConstraint(
+            "status <> 'cancelled' OR cancelled_at IS NOT NULL", name="cancelled_has_time"
+        ),
+        sa.UniqueConstraint("series_id", "window_start"),
+        sa.Index("ix_appointment_person_start", "person_id", "window_start", "id"),
+        sa.Index("ix_appointment_employee_start", "employee_staff_id", "window_start"),
+        sa.Index("ix_appointment_unit_start", "unit_id", "window_start"),
+    )
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="raise_on_sql")
+    service: Mapped[Service | None] = relationship(lazy="raise_on_sql")
+    unit: Mapped[Unit | None] = relationship(lazy="raise_on_sql")
+    series: Mapped[AppointmentSeries | None] = relationship(lazy="raise_on_sql")
+    employee: Mapped[StaffAccount | None] = relationship(
+        foreign_keys=[employee_staff_id], lazy="raise_on_sql"
+    )
+    completed_by: Mapped[StaffAccount | None] = relationship(
+        foreign_keys=[completed_by_staff_id], lazy="raise_on_sql"
+    )
+    cancellation: Mapped[Cancellation | None] = relationship(
+        back_populates="appointments", lazy="raise_on_sql"
+    )
+
+
+class CancellationKind(enum.StrEnum):
+    SINGLE = "single"  # Enkeltavtale
+    PERIOD = "period"  # Periode
+
+
+cancellation_service = sa.Table(
+    "cancellation_service",
+    Base.metadata,
+    sa.Column("cancellation_id", sa.ForeignKey("cancellation.id"), primary_key=True),
+    sa.Column("service_id", sa.ForeignKey("service.id"), primary_key=True),
+)
+
+
+class Cancellation(IdMixin, Base):
+    """An avbestilling made by a resident or a proxy."""
+
+    __tablename__ = "cancellation"
+
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    made_by_person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"))
+    kind: Mapped[CancellationKind] = mapped_column(str_enum(CancellationKind, "cancellation_kind"))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(sa.String(1000))
+    created_at: Mapped[datetime]
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+
+    __table_args__ = (sa.CheckConstraint("period_end >= period_start", name="period_order"),)
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="raise_on_sql")
+    made_by: Mapped[Person] = relationship(foreign_keys=[made_by_person_id], lazy="raise_on_sql")
+    services: Mapped[list[Service]] = relationship(
+        secondary=cancellation_service, lazy="raise_on_sql"
+    )
+    appointments: Mapped[list[Appointment]] = relationship(
+        back_populates="cancellation", lazy="raise_on_sql"
+    )
+    acknowledgements: Mapped[list[CancellationAcknowledgement]] = relationship(
+        back_populates="cancellation", lazy="raise_on_sql"
+    )
+
+
+class CancellationAcknowledgement(Base):
+    """One row per unit concerned; the unit's Avbestillinger queue until acknowledged."""
+
+    __tablename__ = "cancellation_acknowledgement"
+
+    cancellation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("cancellation.id"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), primary_key=True)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_staff_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_account.id")
+    )
+
+    __table_args__ = (
+        sa.Index("ix_cancellation_ack_unit_open", "unit_id", "acknowledged_at"),
+    )
+
+    cancellation: Mapped[Cancellation] = relationship(
+        back_populates="acknowledgements", lazy="raise_on_sql"
+    )
+    unit: Mapped[Unit] = relationship(lazy="raise_on_sql")

@@ -1,0 +1,1 @@
+"""Access rules, the log-in session actor and the OpenID Connect client."""

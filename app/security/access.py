@@ -1,0 +1,287 @@
+"""The one place that decides who may do what to whom (ARCHITECTURE.md convention 3).
+
+Residents act for themselves, for people who gave them a valid fullmakt covering
+"Timeavtaler og behandlere" (or all areas), and for their own children under 16
+(everything under 12, appointments only from 12 to 15). Staff reach residents and
+threads only through their active unit, inside their own municipality; leaders
+see what their unit sees; the municipal administrator administers the municipality
+but reads no one's health dialog.
+
+The rule functions are pure: they take loaded objects and a moment, so every rule is
+unit-tested without a database. `load_representations` is the only query here.
+Every denial raises `AccessDenied` and is logged.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from dateutil.relativedelta import relativedelta
+
+from app.clock import oslo_today
+from app.models import (
+    APPOINTMENTS_AND_PROVIDERS,
+    Fullmakt,
+    FullmaktKind,
+    Person,
+    ServiceRecipient,
+    StaffRoleKind,
+)
+
+if TYPE_CHECKING:
+    from app.security.actor import Actor
+
+log = logging.getLogger("hjemmedialog.access")
+
+CHILD_FULL_ACCESS_BELOW = 12
+CHILD_ANY_ACCESS_BELOW = 16
+
+
+class AccessDenied(Exception):
+    """The actor may not do this. Views turn it into 403 (or 404 for objects)."""
+
+    def __init__(self, reason: str, *, hide_existence: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.hide_existence = hide_existence
+
+
+class Scope(enum.StrEnum):
+    """What acting for a person covers."""
+
+    MESSAGES = "messages"  # read and write the person's threads
+    APPOINTMENTS = "appointments"  # see and cancel the person's appointments
+    NOTICES = "notices"  # receive notices about the person's events
+    PROFILE = "profile"  # contact settings, personal data, usage log
+    FULLMAKT = "fullmakt"  # give and end fullmakt, change consents, for the person
+
+
+SELF_SCOPES = frozenset(Scope)
+PROXY_SCOPES = frozenset({Scope.MESSAGES, Scope.APPOINTMENTS, Scope.NOTICES})
+YOUNG_CHILD_SCOPES = frozenset({Scope.MESSAGES, Scope.APPOINTMENTS, Scope.NOTICES, Scope.PROFILE})
+OLDER_CHILD_SCOPES = frozenset({Scope.APPOINTMENTS})
+
+
+class RepresentationKind(enum.StrEnum):
+    SELF = "self"
+    PROXY = "proxy"  # ordinary fullmakt
+    ASSIGNED_PROXY = "assigned_proxy"  # fullmakt registered by the municipality
+    PARENT = "parent"
+
+
+@dataclass(frozen=True)
+class Representation:
+    subject: Person
+    kinds: frozenset[RepresentationKind]
+    scopes: frozenset[Scope]
+
+    @property
+    def is_self(self) -> bool:
+        return RepresentationKind.SELF in self.kinds
+
+
+# --- residents -------------------------------------------------------------------
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return relativedelta(day, birth_date).years
+
+
+def fullmakt_scopes(fullmakt: Fullmakt, now: datetime) -> frozenset[Scope]:
+    """What a fullmakt lets its grantee do in this product, at `now`."""
+    if not fullmakt.is_valid_at(now):
+        return frozenset()
+    if fullmakt.all_areas or APPOINTMENTS_AND_PROVIDERS in fullmakt.area_codes:
+        return PROXY_SCOPES
+    return frozenset()
+
+
+def parent_scopes(child: Person, today: date) -> frozenset[Scope]:
+    """What a parent with foreldreansvar may do for a child, by the child's age today."""
+    age = age_on(child.birth_date, today)
+    if age < CHILD_FULL_ACCESS_BELOW:
+        return YOUNG_CHILD_SCOPES
+    if age < CHILD_ANY_ACCESS_BELOW:
+        return OLDER_CHILD_SCOPES
+    return frozenset()
+
+
+def representations(
+    person: Person,
+    *,
+    fullmakter: Iterable[Fullmakt],
+    children: Iterable[Person],
+    now: datetime,
+) -> list[Representation]:
+    """Everyone `person` may act for, themselves first, then by name.
+
+    `fullmakter` are fullmakter received by `person`; `children` are the children
+    `person` has parental responsibility for. A subject reached in several ways gets
+    the union of the scopes.
+    """
+    today = oslo_today(now)
+    by_subject: dict[int, tuple[Person, set[RepresentationKind], set[Scope]]] = {}
+
+    def add(subject: Person, kind: RepresentationKind, scopes: frozenset[Scope]) -> None:
+        if scopes:
+            _, kinds, have = by_subject.setdefault(subject.id, (subject, set(), set()))
+            kinds.add(kind)
+            have.update(scopes)
+
+    for fullmakt in fullmakter:
+        if fullmakt.grantee_id != person.id or fullmakt.grantor_id == person.id:
+            continue
+        kind = (
+            RepresentationKind.ASSIGNED_PROXY
+            if fullmakt.kind is FullmaktKind.ASSIGNED
+            else RepresentationKind.PROXY
+        )
+        add(fullmakt.grantor, kind, fullmakt_scopes(fullmakt, now))
+    for child in children:
+        if child.id != person.id:
+            add(child, RepresentationKind.PARENT, parent_scopes(child, today))
+
+    others = sorted(
+        (
+            Representation(subject, frozenset(kinds), frozenset(scopes))
+            for subject, kinds, scopes in by_subject.values()
+        ),
+        key=lambda r: (r.subject.family_name, r.subject.given_name, r.subject.id),
+    )
+    me = Representation(person, frozenset({RepresentationKind.SELF}), SELF_SCOPES)
+    return [me, *others]
+
+
+def representation_of(
+    options: Sequence[Representation], subject_id: int
+) -> Representation | None:
+    return next((r for r in options if r.subject.id == subject_id), None)
+
+
+def require_resident(actor: Actor) -> None:
+    if not actor.is_resident:
+        _deny(actor, "not a resident")
+
+
+def require_scope(actor: Actor, scope: Scope, subject_id: int | None = None) -> Representation:
+    """The actor's representation of the subject (default: whom they act for now)."""
+    if not actor.is_resident:
+        _deny(actor, "not a resident", scope=scope, subject_id=subject_id)
+    target = subject_id if subject_id is not None else actor.subject_id
+    rep = representation_of(actor.representations, target)
+    if rep is None or scope not in rep.scopes:
+        _deny(actor, "no representation with scope", scope=scope, subject_id=target)
+    return rep
+
+
+def current_representation(actor: Actor) -> Representation | None:
+    """Whom the resident acts for now, if that is still allowed (access can end at once)."""
+    if not actor.is_resident:
+        return None
+    return representation_of(actor.representations, actor.subject_id)
+
+
+def require_any_scope(actor: Actor, *scopes: Scope) -> Representation:
+    rep = current_representation(actor)
+    if rep is None or not rep.scopes.intersection(scopes):
+        _deny(actor, "no representation with any scope", scopes=scopes)
+    return rep
+
+
+def may_act_for(actor: Actor, subject_id: int) -> Representation:
+    """Switching whom one acts for: any representation with at least one scope."""
+    rep = representation_of(actor.representations, subject_id) if actor.is_resident else None
+    if rep is None:
+        _deny(actor, "may not act for", subject_id=subject_id)
+    return rep
+
+
+# --- staff -----------------------------------------------------------------------
+
+
+def require_staff(actor: Actor) -> None:
+    if not actor.is_staff:
+        _deny(actor, "not staff")
+
+
+def staff_unit_roles(actor: Actor, unit_id: int | None) -> frozenset[StaffRoleKind]:
+    if not actor.is_staff or unit_id is None:
+        return frozenset()
+    return frozenset(r.role for r in actor.staff.roles if r.unit_id == unit_id)
+
+
+def require_unit_role(actor: Actor, *roles: StaffRoleKind) -> None:
+    """The active unit must be one where the actor has one of `roles` (any role if none)."""
+    require_staff(actor)
+    have = staff_unit_roles(actor, actor.active_unit_id)
+    if not have or (roles and not have.intersection(roles)):
+        _deny(actor, "no role in the active unit", roles=roles)
+
+
+def may_choose_unit(actor: Actor, unit_id: int) -> None:
+    if not staff_unit_roles(actor, unit_id):
+        _deny(actor, "no role in unit", unit_id=unit_id)
+
+
+def require_municipal_admin(actor: Actor) -> None:
+    require_staff(actor)
+    if not any(r.role is StaffRoleKind.MUNICIPAL_ADMIN for r in actor.staff.roles):
+        _deny(actor, "not municipal administrator")
+
+
+def staff_may_reach_unit_object(actor: Actor, *, unit_id: int, municipality_id: int) -> bool:
+    """A thread, appointment or cancellation belongs to the actor's active unit."""
+    return (
+        actor.is_staff
+        and municipality_id == actor.staff.municipality_id
+        and unit_id == actor.active_unit_id
+        and bool(staff_unit_roles(actor, unit_id))
+    )
+
+
+def require_unit_object(actor: Actor, *, unit_id: int, municipality_id: int) -> None:
+    if not staff_may_reach_unit_object(actor, unit_id=unit_id, municipality_id=municipality_id):
+        _deny(actor, "object outside the active unit", unit_id=unit_id, hide=True)
+
+
+def require_recipient_of_unit(
+    actor: Actor, person: Person, registrations: Iterable[ServiceRecipient], today: date
+) -> None:
+    """Staff reach a person only while the person receives a service from their unit."""
+    reachable = any(
+        reg.person_id == person.id
+        and reg.is_current(today)
+        and staff_may_reach_unit_object(
+            actor, unit_id=reg.unit_id, municipality_id=reg.unit.municipality_id
+        )
+        for reg in registrations
+    )
+    if not reachable:
+        _deny(actor, "person is not a recipient of the active unit", subject_id=person.id, hide=True)
+
+
+# --- loading and logging ---------------------------------------------------------
+
+
+def load_representations(person: Person, now: datetime) -> list[Representation]:
+    from app.extensions import db
+    from app.selectors.representation import children_in_care, fullmakter_received
+
+    fullmakter = db.session.scalars(fullmakter_received(person.id, now)).unique().all()
+    children = db.session.scalars(children_in_care(person.id)).all()
+    return representations(person, fullmakter=fullmakter, children=children, now=now)
+
+
+def _deny(actor: Actor, reason: str, *, hide: bool = False, **context: object) -> None:
+    log.warning(
+        "access denied: %s actor=%s %s",
+        reason,
+        actor.describe() if actor is not None else "anonymous",
+        " ".join(f"{k}={v}" for k, v in context.items()),
+    )
+    raise AccessDenied(reason, hide_existence=hide)

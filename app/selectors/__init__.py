@@ -1,0 +1,1 @@
+"""Reads: functions returning SQLAlchemy Select statements for pages and services."""

@@ -1,0 +1,1 @@
+"""Writes: typed functions that change state. They flush, never commit."""

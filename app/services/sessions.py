@@ -1,0 +1,114 @@
+"""Log-in sessions: started on every log-in, limited in idle and total time, ended on log-out."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from app.models import LoginSession, Person, StaffAccount, StaffRole
+
+# Last-seen is written at most this often, so most requests write nothing.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class EndReason:
+    LOGOUT = "logout"
+    IDLE = "idle"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_start(
+    session: Session,
+    *,
+    now: datetime,
+    person: Person | None = None,
+    staff: StaffAccount | None = None,
+    auth_method: str,
+    acr: str | None = None,
+    id_token: str | None = None,
+    active_unit_id: int | None = None,
+) -> tuple[LoginSession, str]:
+    """A new server-side session; returns it and the token the browser keeps."""
+    if (person is None) == (staff is None):
+        raise ValueError("a session belongs to exactly one person or staff member")
+    token = secrets.token_urlsafe(32)
+    login = LoginSession(
+        token_hash=token_hash(token),
+        person=person,
+        staff=staff,
+        auth_method=auth_method,
+        acr=acr,
+        id_token=id_token,
+        active_unit_id=active_unit_id,
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.add(login)
+    session.flush()
+    return login, token
+
+
+def session_end(session: Session, login: LoginSession, *, now: datetime, reason: str) -> None:
+    if login.ended_at is None:
+        login.ended_at = now
+        login.end_reason = reason
+        login.id_token = None
+        session.flush()
+
+
+def session_by_token(token: str) -> sa.Select[tuple[LoginSession]]:
+    return (
+        sa.select(LoginSession)
+        .where(LoginSession.token_hash == token_hash(token))
+        .options(
+            joinedload(LoginSession.person),
+            joinedload(LoginSession.staff).joinedload(StaffAccount.roles).joinedload(StaffRole.unit),
+        )
+    )
+
+
+def session_resolve(
+    session: Session,
+    token: str,
+    *,
+    now: datetime,
+    idle_timeout: timedelta,
+    absolute_timeout: timedelta,
+) -> tuple[LoginSession | None, str | None]:
+    """The live session for a token, or None and why it is not (idle, expired, ended)."""
+    login = session.scalars(session_by_token(token)).unique().one_or_none()
+    if login is None:
+        return None, "unknown"
+    if login.ended_at is not None:
+        return None, login.end_reason
+    if now - login.created_at >= absolute_timeout:
+        session_end(session, login, now=now, reason=EndReason.EXPIRED)
+        return None, EndReason.EXPIRED
+    if now - login.last_seen_at >= idle_timeout:
+        session_end(session, login, now=now, reason=EndReason.IDLE)
+        return None, EndReason.IDLE
+    if now - login.last_seen_at >= TOUCH_INTERVAL:
+        login.last_seen_at = now
+        session.flush()
+    return login, None
+
+
+def session_act_for(session: Session, login: LoginSession, *, subject_id: int) -> None:
+    """Record whom a resident acts for; the caller has checked access."""
+    login.acting_for_person_id = None if subject_id == login.person_id else subject_id
+    session.flush()
+
+
+def session_choose_unit(session: Session, login: LoginSession, *, unit_id: int) -> None:
+    """Record a staff member's active unit; the caller has checked access."""
+    login.active_unit_id = unit_id
+    session.flush()

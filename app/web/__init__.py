@@ -1,0 +1,128 @@
+"""The web layer: blueprints, one commit per request, errors, headers, template helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, current_app, g, request, session, url_for
+from flask_babel import get_locale
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.security.access import AccessDenied
+from app.web import filters, headers
+from app.web.htmx import render
+
+log = logging.getLogger("hjemmedialog.web")
+
+
+def init_app(app: Flask) -> None:
+    from app.web.admin.routes import bp as admin_bp
+    from app.web.auth.routes import bp as auth_bp
+    from app.web.citizen.routes import bp as citizen_bp
+    from app.web.staff.routes import bp as staff_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(citizen_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(admin_bp)
+    if app.config["DEV_IDP_ENABLED"]:
+        from app.web.dev_idp.routes import bp as dev_idp_bp
+
+        app.register_blueprint(dev_idp_bp)
+
+    filters.init_app(app)
+    app.after_request(_finish_transaction)
+    app.after_request(headers.apply)
+    app.context_processor(_template_globals)
+    app.register_error_handler(AccessDenied, _access_denied)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.add_url_rule("/healthz", "healthz", _healthz)
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    best = request.accept_languages.best_match([*languages, "no"], default="nb")
+    return "nb" if best == "no" else best
+
+
+def _finish_transaction(response: Response) -> Response:
+    """One commit per request: services flush, the request commits or rolls back."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+@lru_cache(maxsize=256)
+def _asset_version(static_folder: str, filename: str) -> str:
+    path = Path(static_folder) / filename
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+
+
+def asset(filename: str) -> str:
+    """URL of a static file with its content hash, so it can be cached for a year."""
+    version = _asset_version(current_app.static_folder or "", filename)
+    return url_for("static", filename=filename, v=version)
+
+
+def _template_globals() -> dict[str, object]:
+    return {
+        "asset": asset,
+        "current_locale": str(get_locale()),
+        "shell": g.get("shell"),
+    }
+
+
+def _access_denied(error: AccessDenied) -> Response:
+    db.session.rollback()
+    if error.hide_existence:
+        return render("errors/404.html", status=404)
+    return render("errors/403.html", status=403)
+
+
+def _csrf_error(error: CSRFError) -> Response:
+    db.session.rollback()
+    return render("errors/400_csrf.html", status=400)
+
+
+def _http_error(error: HTTPException) -> Response:
+    if error.code is None or error.code < 400:
+        return error  # type: ignore[return-value]
+    db.session.rollback()
+    template = {
+        403: "errors/403.html",
+        404: "errors/404.html",
+        405: "errors/404.html",
+        429: "errors/429.html",
+    }.get(error.code, "errors/generic.html")
+    response = render(template, status=error.code, error=error)
+    if error.code == 429 and error.response is not None:
+        response.headers.extend(
+            {k: v for k, v in error.response.headers.items() if k.startswith("Retry")}
+        )
+    return response
+
+
+def _unexpected_error(error: Exception) -> Response:
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    if current_app.config.get("TESTING") and current_app.config.get("PROPAGATE_EXCEPTIONS"):
+        raise error
+    return render("errors/500.html", status=500)
+
+
+def _healthz() -> Response:
+    db.session.execute(db.select(1))
+    return Response("ok", mimetype="text/plain")

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class StaffLoginForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(_l("Enter your username.")), Length(max=64)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField()
+
+
+class ConsentForm(FlaskForm):
+    accept = BooleanField(
+        _l("I accept the terms of use and consent to dialog services and personal health archive"),
+        validators=[DataRequired(_l("You must accept the terms to use Hjemmedialog."))],
+    )
+
+
+class LanguageForm(FlaskForm):
+    lang = HiddenField()
+    next = HiddenField()

@@ -1,0 +1,192 @@
+"""Front page, log-in for residents (OpenID Connect) and staff, consent, log-out, language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.clock import utcnow
+from app.extensions import db, limiter
+from app.models import UsageAction
+from app.security import oidc
+from app.security.login import begin_login, end_login
+from app.selectors.people import person_by_fodselsnummer
+from app.services.audit import usage_log_add
+from app.services.people import contact_language_set
+from app.services.consent import consent_give, is_digitally_active
+from app.services.register import InvalidFodselsnummer, fodselsnummer_validate
+from app.services.staff_auth import staff_authenticate
+from app.web.auth.forms import ConsentForm, LanguageForm, StaffLoginForm
+from app.web.htmx import render
+from app.web.utils import safe_next
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_FAILURES = {
+    "bad_state": _l(
+        "The log-in could not be completed because it was started in another window or "
+        "took too long. Please try again."
+    ),
+    "bad_token": _l("The answer from the log-in service could not be verified. Please try again."),
+    "wrong_level": _l(
+        "You must log in with a high security level (BankID, Buypass or Commfides)."
+    ),
+    "cancelled": _l("The log-in was cancelled."),
+    "rejected": _l("The log-in service refused the log-in. Please try again."),
+    "provider_unavailable": _l(
+        "The log-in service is not available right now. Please try again in a few minutes."
+    ),
+    "not_in_register": _l(
+        "We could not find you in the population register, so you cannot use Hjemmedialog."
+    ),
+}
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def resident_home() -> str:
+    return url_for("citizen.messages")
+
+
+def staff_home() -> str:
+    return url_for("staff.queue")
+
+
+@bp.get("/")
+def front() -> Response:
+    if current_user.is_authenticated:
+        return redirect(resident_home() if current_user.is_resident else staff_home())
+    return render("auth/front.html", next=safe_next(request.args.get("next"), ""))
+
+
+@bp.get("/auth/login")
+@limiter.limit(_login_limit)
+def login() -> Response:
+    session["login_next"] = safe_next(request.args.get("next"), "")
+    redirect_uri = current_app.config["OIDC_REDIRECT_URI"] or url_for(
+        "auth.callback", _external=True
+    )
+    try:
+        return oidc.start(redirect_uri, locale=session.get("lang") or "nb")
+    except oidc.LoginFailed as failure:
+        return _login_failed(failure.code, status=503)
+
+
+@bp.get("/auth/callback")
+@limiter.limit(_login_limit)
+def callback() -> Response:
+    try:
+        verified = oidc.finish()
+    except oidc.LoginFailed as failure:
+        return _login_failed(failure.code)
+    try:
+        pid = fodselsnummer_validate(
+            verified.pid, allow_synthetic=current_app.config["ALLOW_SYNTHETIC_FNR"]
+        )
+    except InvalidFodselsnummer:
+        return _login_failed("not_in_register")
+    person = db.session.scalars(person_by_fodselsnummer(pid)).one_or_none()
+    if person is None:
+        return _login_failed("not_in_register")
+
+    next_url = session.get("login_next") or ""
+    begin_login(person=person, auth_method="oidc", acr=verified.acr, id_token=verified.id_token)
+    usage_log_add(
+        db.session,
+        subject_person_id=person.id,
+        action=UsageAction.LOGGED_IN,
+        actor_person_id=person.id,
+    )
+    if not is_digitally_active(db.session, person.id, current_app.config["TERMS_VERSION"]):
+        return redirect(url_for("auth.consent"))
+    return redirect(safe_next(next_url, resident_home()))
+
+
+def _login_failed(code: str, *, status: int = 400) -> Response:
+    message = LOGIN_FAILURES.get(code, LOGIN_FAILURES["rejected"])
+    return render("auth/login_failed.html", status=status, message=message)
+
+
+@bp.route("/auth/consent", methods=["GET", "POST"])
+def consent() -> Response:
+    if not current_user.is_authenticated or not current_user.is_resident:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    version = current_app.config["TERMS_VERSION"]
+    if is_digitally_active(db.session, current_user.person.id, version):
+        return redirect(resident_home())
+    form = ConsentForm()
+    if form.validate_on_submit():
+        consent_give(db.session, person=current_user.person, terms_version=version, now=utcnow())
+        flash(_("Thank you. You can now use Hjemmedialog."), "success")
+        return redirect(resident_home(), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render("auth/consent.html", form=form, status=status)
+
+
+@bp.post("/auth/logout")
+def logout() -> Response:
+    was_resident = current_user.is_resident
+    id_token = current_user.login.id_token if was_resident else None
+    end_login()
+    after = url_for("auth.logged_out", _external=True)
+    if was_resident:
+        provider_logout = oidc.logout_url(id_token, after)
+        if provider_logout:
+            return redirect(provider_logout, code=303)
+    return redirect(after, code=303)
+
+
+@bp.get("/auth/logged-out")
+def logged_out() -> Response:
+    return render("auth/logged_out.html")
+
+
+@bp.route("/staff/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    key_func=lambda: "staff-user:" + (request.form.get("username") or "").strip().lower(),
+)
+def staff_login() -> Response:
+    if request.method == "GET" and current_user.is_staff:
+        return redirect(staff_home())
+    form = StaffLoginForm(next=request.args.get("next", ""))
+    error = None
+    if form.validate_on_submit():
+        staff = staff_authenticate(
+            db.session, username=form.username.data, password=form.password.data
+        )
+        if staff is not None:
+            unit_ids = sorted({r.unit_id for r in staff.roles if r.unit_id is not None})
+            begin_login(
+                staff=staff,
+                auth_method="password",
+                active_unit_id=unit_ids[0] if len(unit_ids) == 1 else None,
+            )
+            if len(unit_ids) > 1:
+                return redirect(url_for("staff.choose_unit"), code=303)
+            default = staff_home() if unit_ids else url_for("admin.index")
+            return redirect(safe_next(form.next.data, default), code=303)
+        error = _("The username or password is wrong.")
+    status = 422 if form.is_submitted() else 200
+    return render("auth/staff_login.html", form=form, error=error, status=status)
+
+
+@bp.post("/language")
+def language() -> Response:
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    lang = request.form.get("lang")
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400)
+    session["lang"] = lang
+    if current_user.is_resident:
+        contact_language_set(db.session, person=current_user.person, language=lang, now=utcnow())
+    return redirect(safe_next(form.next.data, url_for("auth.front")), code=303)

@@ -1,0 +1,29 @@
+"""What the staff shell (top bar, active unit, navigation) shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.models import StaffRoleKind, Unit
+from app.security.actor import Actor
+
+
+@dataclass(frozen=True)
+class StaffShell:
+    actor: Actor
+
+    @property
+    def units(self) -> list[Unit]:
+        seen: dict[int, Unit] = {}
+        for role in self.actor.staff.roles:
+            if role.unit is not None:
+                seen.setdefault(role.unit.id, role.unit)
+        return sorted(seen.values(), key=lambda u: u.name)
+
+    @property
+    def active_unit(self) -> Unit | None:
+        return next((u for u in self.units if u.id == self.actor.active_unit_id), None)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.actor.has_role(StaffRoleKind.MUNICIPAL_ADMIN)

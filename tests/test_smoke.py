@@ -1,0 +1,3 @@
+def test_front_page(client):
+    response = client.get("/")
+    assert response.status_code == 200
