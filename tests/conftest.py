@@ -7,10 +7,13 @@ the run create (and afterwards drop) a fresh database on that server.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
+import responses
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -129,3 +132,31 @@ def demo(db: Session, app: Flask) -> dict[str, object]:
         terms_version=app.config["TERMS_VERSION"],
     )
     return factories.demo_index(db)
+
+
+@pytest.fixture
+def idp(app: Flask) -> Iterator[responses.RequestsMock]:
+    """Route the client's HTTP calls to the provider into the app itself."""
+    app.extensions["oidc_client"].server_metadata.clear()
+    server = app.test_client()
+
+    def forward(request):
+        url = urlsplit(request.url)
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in ("content-type", "authorization", "accept")
+        }
+        response = server.open(
+            url.path + (f"?{url.query}" if url.query else ""),
+            method=request.method,
+            data=request.body,
+            headers=headers,
+        )
+        return response.status_code, dict(response.headers), response.get_data()
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        for method in ("GET", "POST"):
+            mock.add_callback(method, re.compile(r"http://idp\.test/.*"), callback=forward)
+        yield mock
+    app.extensions["oidc_client"].server_metadata.clear()

@@ -41,10 +41,7 @@ def synthetic_fnr(born: date) -> str:
     """A valid synthetic fødselsnummer (month + 80) for a birth date."""
     for _ in range(1000):
         serial = next(_serial) % 1000
-        if born.year >= 2000:
-            serial = 500 + serial % 499
-        else:
-            serial = serial % 499
+        serial = 500 + serial % 499 if born.year >= 2000 else serial % 499
         base = f"{born.day:02d}{born.month + 80:02d}{born.year % 100:02d}{serial:03d}"
         k1 = fodselsnummer.calc_check_digit1(base)
         if len(k1) != 1:
@@ -137,8 +134,9 @@ def staff(
     return account
 
 
-def receives(db: Session, p: Person, u: Unit, *, since: date | None = None,
-             until: date | None = None) -> ServiceRecipient:
+def receives(
+    db: Session, p: Person, u: Unit, *, since: date | None = None, until: date | None = None
+) -> ServiceRecipient:
     reg = ServiceRecipient(
         person=p,
         service_id=u.service_id,
@@ -188,8 +186,14 @@ def fullmakt(
 
 
 def parent_of(db: Session, parent: Person, child: Person, *, responsibility: bool = True) -> None:
-    db.add(FamilyRelation(person=parent, related_person=child, kind=RelationKind.PARENT,
-                          parental_responsibility=responsibility))
+    db.add(
+        FamilyRelation(
+            person=parent,
+            related_person=child,
+            kind=RelationKind.PARENT,
+            parental_responsibility=responsibility,
+        )
+    )
     db.flush()
 
 
@@ -199,6 +203,7 @@ class World:
     other_municipality: Municipality
     nursing: Service
     closed_service: Service
+    closed_unit: Unit
     unit: Unit
     other_unit: Unit
     foreign_unit: Unit
@@ -221,7 +226,7 @@ def build_world(db: Session) -> World:
     foreign_service = service(db, other, "Hjemmetjenesten")
     u = unit(db, nursing, "Sone Nord")
     u2 = unit(db, helping, "Praktisk bistand Testby")
-    unit(db, closed, "Fysioterapi Testby")
+    closed_unit = unit(db, closed, "Fysioterapi Testby")
     fu = unit(db, foreign_service, "Hjemmetjenesten Annenby")
     resident = person(db, "Rita", "Resident", born=date(1940, 2, 3), m=m)
     proxy = person(db, "Per", "Proxy", born=date(1970, 4, 5), m=m)
@@ -232,6 +237,7 @@ def build_world(db: Session) -> World:
         other_municipality=other,
         nursing=nursing,
         closed_service=closed,
+        closed_unit=closed_unit,
         unit=u,
         other_unit=u2,
         foreign_unit=fu,
@@ -239,12 +245,15 @@ def build_world(db: Session) -> World:
         proxy=proxy,
         coordinator=staff(db, m, f"koord{next(_names)}", [(StaffRoleKind.MESSAGE_COORDINATOR, u)]),
         employee=staff(db, m, f"ansatt{next(_names)}", [(StaffRoleKind.EMPLOYEE, u)]),
-        other_unit_staff=staff(db, m, f"annen{next(_names)}",
-                               [(StaffRoleKind.MESSAGE_COORDINATOR, u2)]),
-        foreign_staff=staff(db, other, f"fremmed{next(_names)}",
-                            [(StaffRoleKind.MESSAGE_COORDINATOR, fu)]),
-        leader=staff(db, m, f"leder{next(_names)}",
-                     [(StaffRoleKind.LEADER, u), (StaffRoleKind.LEADER, u2)]),
+        other_unit_staff=staff(
+            db, m, f"annen{next(_names)}", [(StaffRoleKind.MESSAGE_COORDINATOR, u2)]
+        ),
+        foreign_staff=staff(
+            db, other, f"fremmed{next(_names)}", [(StaffRoleKind.MESSAGE_COORDINATOR, fu)]
+        ),
+        leader=staff(
+            db, m, f"leder{next(_names)}", [(StaffRoleKind.LEADER, u), (StaffRoleKind.LEADER, u2)]
+        ),
         admin=staff(db, m, f"admin{next(_names)}", [(StaffRoleKind.MUNICIPAL_ADMIN, None)]),
     )
 

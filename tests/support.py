@@ -26,8 +26,9 @@ class LoginHelper:
             flask_session["_fresh"] = True
 
     def resident(self, person: Person, *, acting_for: Person | None = None) -> LoginSession:
-        login, token = session_start(self.db, now=utcnow(), person=person, auth_method="oidc",
-                                     acr="idporten-loa-high")
+        login, token = session_start(
+            self.db, now=utcnow(), person=person, auth_method="oidc", acr="idporten-loa-high"
+        )
         if acting_for is not None:
             login.acting_for_person_id = acting_for.id
         self.db.flush()
@@ -38,8 +39,9 @@ class LoginHelper:
         units = sorted({r.unit_id for r in account.roles if r.unit_id is not None})
         if unit_id is None and units:
             unit_id = units[0]
-        login, token = session_start(self.db, now=utcnow(), staff=account, auth_method="password",
-                                     active_unit_id=unit_id)
+        login, token = session_start(
+            self.db, now=utcnow(), staff=account, auth_method="password", active_unit_id=unit_id
+        )
         self._attach(token)
         return login
 

@@ -170,18 +170,12 @@ class CancellationAcknowledgement(Base):
 
     __tablename__ = "cancellation_acknowledgement"
 
-    cancellation_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("cancellation.id"), primary_key=True
-    )
+    cancellation_id: Mapped[int] = mapped_column(sa.ForeignKey("cancellation.id"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), primary_key=True)
     acknowledged_at: Mapped[datetime | None]
-    acknowledged_by_staff_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("staff_account.id")
-    )
+    acknowledged_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
 
-    __table_args__ = (
-        sa.Index("ix_cancellation_ack_unit_open", "unit_id", "acknowledged_at"),
-    )
+    __table_args__ = (sa.Index("ix_cancellation_ack_unit_open", "unit_id", "acknowledged_at"),)
 
     cancellation: Mapped[Cancellation] = relationship(
         back_populates="acknowledgements", lazy="raise_on_sql"

@@ -53,9 +53,7 @@ class UsageLogEntry(IdMixin, Base):
     object_id: Mapped[int | None]
     detail: Mapped[str | None] = mapped_column(sa.String(500))
 
-    __table_args__ = (
-        sa.Index("ix_usage_log_subject_at", "subject_person_id", "at", "id"),
-    )
+    __table_args__ = (sa.Index("ix_usage_log_subject_at", "subject_person_id", "at", "id"),)
 
     subject: Mapped[Person] = relationship(foreign_keys=[subject_person_id], lazy="raise_on_sql")
     actor_person: Mapped[Person | None] = relationship(

@@ -106,9 +106,7 @@ class ServiceRecipient(IdMixin, Base):
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), index=True)
     valid_from: Mapped[date] = mapped_column(sa.Date)
     valid_to: Mapped[date | None] = mapped_column(sa.Date)
-    primary_contact_staff_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("staff_account.id")
-    )
+    primary_contact_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
     created_at: Mapped[datetime]
 
     __table_args__ = (

@@ -160,9 +160,7 @@ class ThreadEvent(IdMixin, Base):
     internal_note: Mapped[str | None] = mapped_column(sa.Text)
 
     thread: Mapped[Thread] = relationship(back_populates="events", lazy="raise_on_sql")
-    staff: Mapped[StaffAccount | None] = relationship(
-        foreign_keys=[staff_id], lazy="raise_on_sql"
-    )
+    staff: Mapped[StaffAccount | None] = relationship(foreign_keys=[staff_id], lazy="raise_on_sql")
     assignee: Mapped[StaffAccount | None] = relationship(
         foreign_keys=[assignee_staff_id], lazy="raise_on_sql"
     )

@@ -157,9 +157,7 @@ def representations(
     return [me, *others]
 
 
-def representation_of(
-    options: Sequence[Representation], subject_id: int
-) -> Representation | None:
+def representation_of(options: Sequence[Representation], subject_id: int) -> Representation | None:
     return next((r for r in options if r.subject.id == subject_id), None)
 
 
@@ -262,7 +260,9 @@ def require_recipient_of_unit(
         for reg in registrations
     )
     if not reachable:
-        _deny(actor, "person is not a recipient of the active unit", subject_id=person.id, hide=True)
+        _deny(
+            actor, "person is not a recipient of the active unit", subject_id=person.id, hide=True
+        )
 
 
 # --- loading and logging ---------------------------------------------------------

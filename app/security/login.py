@@ -14,7 +14,9 @@ from app.security.actor import Actor, Anonymous
 from app.services.sessions import EndReason, session_end, session_resolve, session_start
 
 END_MESSAGES = {
-    EndReason.IDLE: _l("You were logged out after 30 minutes without activity. Please log in again."),
+    EndReason.IDLE: _l(
+        "You were logged out after 30 minutes without activity. Please log in again."
+    ),
     EndReason.EXPIRED: _l("Your session has reached its time limit. Please log in again."),
 }
 

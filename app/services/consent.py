@@ -23,9 +23,7 @@ def is_digitally_active(session: Session, person_id: int, terms_version: str) ->
     return session.scalars(current_consent(person_id, terms_version)).first() is not None
 
 
-def consent_give(
-    session: Session, *, person: Person, terms_version: str, now: datetime
-) -> Consent:
+def consent_give(session: Session, *, person: Person, terms_version: str, now: datetime) -> Consent:
     """Accept the terms; access starts at once. Giving it twice changes nothing."""
     existing = session.scalars(current_consent(person.id, terms_version)).first()
     if existing is not None:

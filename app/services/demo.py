@@ -72,33 +72,66 @@ class DemoPerson:
 
 
 PEOPLE = (
-    DemoPerson("kari", "Kari", "Nordmann", "12833810241", "andeby", "Solsikkeveien 4", "9990", "Andeby"),
+    DemoPerson(
+        "kari", "Kari", "Nordmann", "12833810241", "andeby", "Solsikkeveien 4", "9990", "Andeby"
+    ),
     DemoPerson("ola", "Ola", "Nordmann", "05896820194", "andeby", "Kirkegata 17", "9990", "Andeby"),
     DemoPerson("eva", "Eva", "Nordmann", "21817121036", "", "Storgata 101", "9010", "Tromsø"),
     DemoPerson(
-        "nils", "Nils", "Hansen", "02874430563", "andeby", "Fjordveien 9", "9991", "Andeby",
+        "nils",
+        "Nils",
+        "Hansen",
+        "02874430563",
+        "andeby",
+        "Fjordveien 9",
+        "9991",
+        "Andeby",
         digitally_active=False,
     ),
     DemoPerson("lise", "Lise", "Berg", "14868540266", "andeby", "Bjørkelia 2", "9991", "Andeby"),
     DemoPerson(
-        "emil", "Emil", "Berg", "03901652170", "andeby", "Bjørkelia 2", "9991", "Andeby",
+        "emil",
+        "Emil",
+        "Berg",
+        "03901652170",
+        "andeby",
+        "Bjørkelia 2",
+        "9991",
+        "Andeby",
         digitally_active=False,
     ),
     DemoPerson(
-        "marit", "Marit", "Olsen", "30915032067", "andeby", "", "", "",
+        "marit",
+        "Marit",
+        "Olsen",
+        "30915032067",
+        "andeby",
+        "",
+        "",
+        "",
         protection=AddressProtection.STRENGT_FORTROLIG,
     ),
-    DemoPerson("knut", "Knut", "Knutsen", "09820960103", "andeby", "Elvebakken 3", "9990", "Andeby"),
+    DemoPerson(
+        "knut", "Knut", "Knutsen", "09820960103", "andeby", "Elvebakken 3", "9990", "Andeby"
+    ),
     DemoPerson("per", "Per", "Pettersen", "17884133351", "smaby", "Havnegata 5", "9995", "Småby"),
 )
 
 AREAS = (
     # code, bokmål, nynorsk, English
-    (APPOINTMENTS_AND_PROVIDERS, "Timeavtaler og behandlere", "Timeavtalar og behandlarar",
-     "Appointments and providers"),
+    (
+        APPOINTMENTS_AND_PROVIDERS,
+        "Timeavtaler og behandlere",
+        "Timeavtalar og behandlarar",
+        "Appointments and providers",
+    ),
     ("legemidler", "Legemidler", "Legemiddel", "Medicines"),
-    ("journal-og-helseopplysninger", "Journal og helseopplysninger", "Journal og helseopplysningar",
-     "Medical records and health information"),
+    (
+        "journal-og-helseopplysninger",
+        "Journal og helseopplysninger",
+        "Journal og helseopplysningar",
+        "Medical records and health information",
+    ),
     ("vaksiner", "Vaksiner", "Vaksinar", "Vaccines"),
     ("pasientreiser", "Pasientreiser", "Pasientreiser", "Patient travel"),
 )
@@ -109,8 +142,9 @@ def fullmakt_areas_ensure(session: Session) -> dict[str, FullmaktArea]:
     existing = {a.code: a for a in session.scalars(sa.select(FullmaktArea))}
     for order, (code, nb, nn, en) in enumerate(AREAS):
         if code not in existing:
-            existing[code] = FullmaktArea(code=code, name_nb=nb, name_nn=nn, name_en=en,
-                                          sort_order=order)
+            existing[code] = FullmaktArea(
+                code=code, name_nb=nb, name_nn=nn, name_en=en, sort_order=order
+            )
             session.add(existing[code])
     session.flush()
     return existing
@@ -125,7 +159,9 @@ def demo_load(
 ) -> dict[str, int]:
     """Load the demo into an empty database; returns counts of what was created."""
     if not database_is_empty(session):
-        raise DatabaseNotEmpty("the database already holds people; the demo loads only into an empty one")
+        raise DatabaseNotEmpty(
+            "the database already holds people; the demo loads only into an empty one"
+        )
     today = now.astimezone(OSLO).date()
     areas = fullmakt_areas_ensure(session)
 
@@ -137,13 +173,22 @@ def demo_load(
     municipalities = {"andeby": andeby, "smaby": smaby}
 
     def service(m: Municipality, name: str, *, open_: bool, appointments: bool) -> Service:
-        s = Service(municipality=m, name=name, open_for_dialog=open_, shows_appointments=appointments)
+        s = Service(
+            municipality=m, name=name, open_for_dialog=open_, shows_appointments=appointments
+        )
         session.add(s)
         return s
 
     def unit(m: Municipality, s: Service, name: str, phone: str, email: str, address: str) -> Unit:
-        u = Unit(municipality=m, service=s, name=name, phone=phone, email=email, address=address,
-                 opening_hours="Hverdager 08.00–15.30")
+        u = Unit(
+            municipality=m,
+            service=s,
+            name=name,
+            phone=phone,
+            email=email,
+            address=address,
+            opening_hours="Hverdager 08.00–15.30",
+        )
         session.add(u)
         return u
 
@@ -153,16 +198,46 @@ def demo_load(
     fysioterapi = service(andeby, "Fysioterapi", open_=False, appointments=False)
     hjemmetjenesten = service(smaby, "Hjemmetjenesten", open_=True, appointments=True)
 
-    sone_nord = unit(andeby, hjemmesykepleie, "Hjemmesykepleien sone Nord", "+4799900100",
-                     "sone.nord@andeby.example", "Helsehuset, Torget 1, 9990 Andeby")
-    praktisk_unit = unit(andeby, praktisk, "Praktisk bistand Andeby", "+4799900200",
-                         "praktisk.bistand@andeby.example", "Rådhuset, Torget 2, 9990 Andeby")
-    avlastning_unit = unit(andeby, avlastning, "Avlastning Andeby", "+4799900300",
-                           "avlastning@andeby.example", "Solstua, Parkveien 8, 9991 Andeby")
-    fysio_unit = unit(andeby, fysioterapi, "Fysioterapitjenesten Andeby", "+4799900400",
-                      "fysio@andeby.example", "Helsehuset, Torget 1, 9990 Andeby")
-    smaby_unit = unit(smaby, hjemmetjenesten, "Hjemmetjenesten Småby", "+4799950100",
-                      "hjemmetjenesten@smaby.example", "Omsorgssenteret, Småby")
+    sone_nord = unit(
+        andeby,
+        hjemmesykepleie,
+        "Hjemmesykepleien sone Nord",
+        "+4799900100",
+        "sone.nord@andeby.example",
+        "Helsehuset, Torget 1, 9990 Andeby",
+    )
+    praktisk_unit = unit(
+        andeby,
+        praktisk,
+        "Praktisk bistand Andeby",
+        "+4799900200",
+        "praktisk.bistand@andeby.example",
+        "Rådhuset, Torget 2, 9990 Andeby",
+    )
+    avlastning_unit = unit(
+        andeby,
+        avlastning,
+        "Avlastning Andeby",
+        "+4799900300",
+        "avlastning@andeby.example",
+        "Solstua, Parkveien 8, 9991 Andeby",
+    )
+    fysio_unit = unit(
+        andeby,
+        fysioterapi,
+        "Fysioterapitjenesten Andeby",
+        "+4799900400",
+        "fysio@andeby.example",
+        "Helsehuset, Torget 1, 9990 Andeby",
+    )
+    smaby_unit = unit(
+        smaby,
+        hjemmetjenesten,
+        "Hjemmetjenesten Småby",
+        "+4799950100",
+        "hjemmetjenesten@smaby.example",
+        "Omsorgssenteret, Småby",
+    )
     session.flush()
 
     # --- the register ------------------------------------------------------------
@@ -183,13 +258,24 @@ def demo_load(
         session.add(person)
         people[p.key] = person
         if p.digitally_active:
-            session.add(Consent(person=person, terms_version=terms_version,
-                                accepted_at=now - timedelta(days=200)))
+            session.add(
+                Consent(
+                    person=person,
+                    terms_version=terms_version,
+                    accepted_at=now - timedelta(days=200),
+                )
+            )
     session.flush()
 
     def relation(a: str, b: str, kind: RelationKind, responsibility: bool = False) -> None:
-        session.add(FamilyRelation(person=people[a], related_person=people[b], kind=kind,
-                                   parental_responsibility=responsibility))
+        session.add(
+            FamilyRelation(
+                person=people[a],
+                related_person=people[b],
+                kind=kind,
+                parental_responsibility=responsibility,
+            )
+        )
 
     relation("kari", "ola", RelationKind.PARENT)
     relation("kari", "eva", RelationKind.PARENT)
@@ -199,13 +285,23 @@ def demo_load(
 
     # --- fullmakter ----------------------------------------------------------------
     ola_fullmakt = Fullmakt(
-        grantor=people["kari"], grantee=people["ola"], kind=FullmaktKind.ORDINARY, all_areas=True,
-        valid_from=now - timedelta(days=180), valid_to=None, created_at=now - timedelta(days=180),
+        grantor=people["kari"],
+        grantee=people["ola"],
+        kind=FullmaktKind.ORDINARY,
+        all_areas=True,
+        valid_from=now - timedelta(days=180),
+        valid_to=None,
+        created_at=now - timedelta(days=180),
     )
     eva_fullmakt = Fullmakt(
-        grantor=people["kari"], grantee=people["eva"], kind=FullmaktKind.ORDINARY, all_areas=False,
+        grantor=people["kari"],
+        grantee=people["eva"],
+        kind=FullmaktKind.ORDINARY,
+        all_areas=False,
         valid_from=now - timedelta(days=30),
-        valid_to=datetime.combine(today + relativedelta(months=6), time(0), tzinfo=OSLO).astimezone(UTC),
+        valid_to=datetime.combine(today + relativedelta(months=6), time(0), tzinfo=OSLO).astimezone(
+            UTC
+        ),
         created_at=now - timedelta(days=30),
     )
     eva_fullmakt.areas = [areas[APPOINTMENTS_AND_PROVIDERS]]
@@ -218,44 +314,85 @@ def demo_load(
         ("eva", NoticeLevel.NORMAL, True),
         ("lise", NoticeLevel.NORMAL, False),
     ):
-        session.add(ContactSettings(
-            person=people[key], email=f"{key}@andeby.example", channel=NoticeChannel.EMAIL,
-            level=level, same_for_represented=same, language="nb", updated_at=now,
-        ))
+        session.add(
+            ContactSettings(
+                person=people[key],
+                email=f"{key}@andeby.example",
+                channel=NoticeChannel.EMAIL,
+                level=level,
+                same_for_represented=same,
+                language="nb",
+                updated_at=now,
+            )
+        )
 
     # --- staff -----------------------------------------------------------------------
     hashed = password_hash(DEMO_PASSWORD)
     staff: dict[str, StaffAccount] = {}
 
-    def employee(username: str, name: str, title: str, m: Municipality,
-                 roles: list[tuple[StaffRoleKind, Unit | None]]) -> None:
-        account = StaffAccount(municipality=m, username=username, full_name=name, title=title,
-                               password_hash=hashed, created_at=now)
+    def employee(
+        username: str,
+        name: str,
+        title: str,
+        m: Municipality,
+        roles: list[tuple[StaffRoleKind, Unit | None]],
+    ) -> None:
+        account = StaffAccount(
+            municipality=m,
+            username=username,
+            full_name=name,
+            title=title,
+            password_hash=hashed,
+            created_at=now,
+        )
         account.roles = [StaffRole(role=role, unit=u) for role, u in roles]
         session.add(account)
         staff[username] = account
 
-    employee("siri", "Siri Berg", "Sykepleier", andeby,
-             [(StaffRoleKind.MESSAGE_COORDINATOR, sone_nord)])
+    employee(
+        "siri", "Siri Berg", "Sykepleier", andeby, [(StaffRoleKind.MESSAGE_COORDINATOR, sone_nord)]
+    )
     employee("jonas", "Jonas Lie", "Sykepleier", andeby, [(StaffRoleKind.EMPLOYEE, sone_nord)])
-    employee("tone", "Tone Vik", "Helsefagarbeider", andeby,
-             [(StaffRoleKind.MESSAGE_COORDINATOR, praktisk_unit)])
-    employee("anne", "Anne Dahl", "Enhetsleder", andeby,
-             [(StaffRoleKind.LEADER, sone_nord), (StaffRoleKind.LEADER, praktisk_unit)])
-    employee("admin", "Andeby administrator", "Kommuneadministrator", andeby,
-             [(StaffRoleKind.MUNICIPAL_ADMIN, None)])
-    employee("lars", "Lars Moe", "Sykepleier", smaby,
-             [(StaffRoleKind.MESSAGE_COORDINATOR, smaby_unit)])
+    employee(
+        "tone",
+        "Tone Vik",
+        "Helsefagarbeider",
+        andeby,
+        [(StaffRoleKind.MESSAGE_COORDINATOR, praktisk_unit)],
+    )
+    employee(
+        "anne",
+        "Anne Dahl",
+        "Enhetsleder",
+        andeby,
+        [(StaffRoleKind.LEADER, sone_nord), (StaffRoleKind.LEADER, praktisk_unit)],
+    )
+    employee(
+        "admin",
+        "Andeby administrator",
+        "Kommuneadministrator",
+        andeby,
+        [(StaffRoleKind.MUNICIPAL_ADMIN, None)],
+    )
+    employee(
+        "lars", "Lars Moe", "Sykepleier", smaby, [(StaffRoleKind.MESSAGE_COORDINATOR, smaby_unit)]
+    )
     session.flush()
 
     # --- service recipients ------------------------------------------------------------
     since = today - timedelta(days=365)
 
     def receives(key: str, s: Service, u: Unit, contact: str | None = None) -> None:
-        session.add(ServiceRecipient(
-            person=people[key], service=s, unit=u, valid_from=since, created_at=now,
-            primary_contact=staff[contact] if contact else None,
-        ))
+        session.add(
+            ServiceRecipient(
+                person=people[key],
+                service=s,
+                unit=u,
+                valid_from=since,
+                created_at=now,
+                primary_contact=staff[contact] if contact else None,
+            )
+        )
 
     receives("kari", hjemmesykepleie, sone_nord, contact="jonas")
     receives("kari", praktisk, praktisk_unit)
@@ -269,12 +406,30 @@ def demo_load(
     first, last = today - timedelta(days=14), today + timedelta(weeks=8)
     appointments = 0
 
-    def series(key: str, s: Service, u: Unit, rule: str, start: time, end: time, what: str,
-               employee_key: str, assigned_days: tuple[date, ...], exact: time) -> None:
+    def series(
+        key: str,
+        s: Service,
+        u: Unit,
+        rule: str,
+        start: time,
+        end: time,
+        what: str,
+        employee_key: str,
+        assigned_days: tuple[date, ...],
+        exact: time,
+    ) -> None:
         nonlocal appointments
         row = AppointmentSeries(
-            person=people[key], service=s, unit=u, rrule=rule, starts_on=first, ends_on=None,
-            window_start=start, window_end=end, description=what, created_at=now,
+            person=people[key],
+            service=s,
+            unit=u,
+            rrule=rule,
+            starts_on=first,
+            ends_on=None,
+            window_start=start,
+            window_end=end,
+            description=what,
+            created_at=now,
         )
         session.add(row)
         session.flush()
@@ -293,23 +448,69 @@ def demo_load(
             appointments += 1
 
     tomorrow = today + timedelta(days=1)
-    series("kari", hjemmesykepleie, sone_nord, "FREQ=DAILY", time(8), time(10),
-           "Morgenstell og medisiner", "jonas", (today, tomorrow), time(8, 30))
-    series("kari", praktisk, praktisk_unit, "FREQ=WEEKLY;BYDAY=TU,FR", time(12), time(14),
-           "Rengjøring og innkjøp", "tone", (), time(12, 15))
-    series("nils", hjemmesykepleie, sone_nord, "FREQ=DAILY", time(9), time(11),
-           "Sårstell og tilsyn", "jonas", (today,), time(9, 15))
-    series("per", hjemmetjenesten, smaby_unit, "FREQ=WEEKLY;BYDAY=MO,TH", time(10), time(11),
-           "Tilsyn og medisiner", "lars", (), time(10, 15))
+    series(
+        "kari",
+        hjemmesykepleie,
+        sone_nord,
+        "FREQ=DAILY",
+        time(8),
+        time(10),
+        "Morgenstell og medisiner",
+        "jonas",
+        (today, tomorrow),
+        time(8, 30),
+    )
+    series(
+        "kari",
+        praktisk,
+        praktisk_unit,
+        "FREQ=WEEKLY;BYDAY=TU,FR",
+        time(12),
+        time(14),
+        "Rengjøring og innkjøp",
+        "tone",
+        (),
+        time(12, 15),
+    )
+    series(
+        "nils",
+        hjemmesykepleie,
+        sone_nord,
+        "FREQ=DAILY",
+        time(9),
+        time(11),
+        "Sårstell og tilsyn",
+        "jonas",
+        (today,),
+        time(9, 15),
+    )
+    series(
+        "per",
+        hjemmetjenesten,
+        smaby_unit,
+        "FREQ=WEEKLY;BYDAY=MO,TH",
+        time(10),
+        time(11),
+        "Tilsyn og medisiner",
+        "lars",
+        (),
+        time(10, 15),
+    )
 
     gp_day = today + timedelta(days=10)
-    session.add(Appointment(
-        person=people["kari"], source=AppointmentSource.EXTERNAL,
-        source_name="Andeby legekontor (fastlege)", status=AppointmentStatus.PLANNED,
-        window_start=local_to_utc(gp_day, time(11)), window_end=local_to_utc(gp_day, time(11, 30)),
-        start_at=local_to_utc(gp_day, time(11)), description="Kontroll hos fastlegen",
-        created_at=now,
-    ))
+    session.add(
+        Appointment(
+            person=people["kari"],
+            source=AppointmentSource.EXTERNAL,
+            source_name="Andeby legekontor (fastlege)",
+            status=AppointmentStatus.PLANNED,
+            window_start=local_to_utc(gp_day, time(11)),
+            window_end=local_to_utc(gp_day, time(11, 30)),
+            start_at=local_to_utc(gp_day, time(11)),
+            description="Kontroll hos fastlegen",
+            created_at=now,
+        )
+    )
     appointments += 1
 
     # --- message threads ----------------------------------------------------------------
@@ -317,56 +518,97 @@ def demo_load(
     asked = now - timedelta(days=5)
     answered = asked + timedelta(hours=20)
     done = Thread(
-        municipality=andeby, person=kari, service=hjemmesykepleie, unit=sone_nord,
-        subject="Senere morgenbesøk på torsdag", status=ThreadStatus.ANSWERED,
-        created_at=asked, last_activity_at=answered,
+        municipality=andeby,
+        person=kari,
+        service=hjemmesykepleie,
+        unit=sone_nord,
+        subject="Senere morgenbesøk på torsdag",
+        status=ThreadStatus.ANSWERED,
+        created_at=asked,
+        last_activity_at=answered,
     )
     session.add(done)
     session.flush()
     question = Message(
-        thread=done, body=(
+        thread=done,
+        body=(
             "Hei! Kan morgenbesøket komme litt senere på torsdag? Jeg skal til frisøren, "
             "men ikke før klokka elleve. Hilsen Kari"
-        ), author_person=kari, sent_at=asked, read_by_staff_at=asked + timedelta(hours=1),
+        ),
+        author_person=kari,
+        sent_at=asked,
+        read_by_staff_at=asked + timedelta(hours=1),
     )
     reply = Message(
-        thread=done, body=(
+        thread=done,
+        body=(
             "Hei Kari. Det går fint. Vi kommer mellom 09.30 og 10.00 på torsdag. "
             "Hilsen Jonas, Hjemmesykepleien sone Nord"
-        ), author_staff=staff["jonas"], author_unit=sone_nord, sent_at=answered,
+        ),
+        author_staff=staff["jonas"],
+        author_unit=sone_nord,
+        sent_at=answered,
     )
     session.add_all([question, reply])
     session.flush()
-    session.add_all([
-        ThreadEvent(thread=done, kind=ThreadEventKind.CREATED, at=asked, person_id=kari.id,
-                    message_id=question.id),
-        ThreadEvent(thread=done, kind=ThreadEventKind.REPLIED, at=answered,
-                    staff=staff["jonas"], message_id=reply.id),
-        ThreadRead(thread_id=done.id, person_id=kari.id, read_at=answered + timedelta(hours=2)),
-    ])
+    session.add_all(
+        [
+            ThreadEvent(
+                thread=done,
+                kind=ThreadEventKind.CREATED,
+                at=asked,
+                person_id=kari.id,
+                message_id=question.id,
+            ),
+            ThreadEvent(
+                thread=done,
+                kind=ThreadEventKind.REPLIED,
+                at=answered,
+                staff=staff["jonas"],
+                message_id=reply.id,
+            ),
+            ThreadRead(thread_id=done.id, person_id=kari.id, read_at=answered + timedelta(hours=2)),
+        ]
+    )
 
     sent = now - timedelta(hours=3)
     waiting = Thread(
-        municipality=andeby, person=kari, service=hjemmesykepleie, unit=sone_nord,
-        subject="Ny pakke med smertestillende", status=ThreadStatus.AWAITING_SERVICE,
+        municipality=andeby,
+        person=kari,
+        service=hjemmesykepleie,
+        unit=sone_nord,
+        subject="Ny pakke med smertestillende",
+        status=ThreadStatus.AWAITING_SERVICE,
         reply_deadline=reply_deadline(sent, andeby.reply_deadline_working_days),
-        created_at=sent, last_activity_at=sent,
+        created_at=sent,
+        last_activity_at=sent,
     )
     session.add(waiting)
     session.flush()
     from_ola = Message(
-        thread=waiting, body=(
+        thread=waiting,
+        body=(
             "Hei. Mamma sier at hun snart er tom for Paracet. Kan dere ta med en ny pakke "
             "ved neste besøk? Hilsen Ola"
-        ), author_person=people["ola"], on_behalf_of=kari, sent_at=sent,
+        ),
+        author_person=people["ola"],
+        on_behalf_of=kari,
+        sent_at=sent,
     )
     session.add(from_ola)
     session.flush()
-    session.add_all([
-        ThreadEvent(thread=waiting, kind=ThreadEventKind.CREATED, at=sent,
-                    person_id=people["ola"].id, message_id=from_ola.id),
-        ThreadRead(thread_id=waiting.id, person_id=people["ola"].id, read_at=sent),
-    ])
+    session.add_all(
+        [
+            ThreadEvent(
+                thread=waiting,
+                kind=ThreadEventKind.CREATED,
+                at=sent,
+                person_id=people["ola"].id,
+                message_id=from_ola.id,
+            ),
+            ThreadRead(thread_id=waiting.id, person_id=people["ola"].id, read_at=sent),
+        ]
+    )
     session.flush()
     return {
         "municipalities": 2,
@@ -375,5 +617,3 @@ def demo_load(
         "appointments": appointments,
         "threads": 2,
     }
-
-

@@ -38,10 +38,9 @@ def fodselsnummer_validate(value: str, *, allow_synthetic: bool) -> str:
     if is_synthetic(number):
         if not allow_synthetic:
             raise InvalidFodselsnummer("synthetic")
-        if (
-            number[9] != fodselsnummer.calc_check_digit1(number)
-            or number[10] != fodselsnummer.calc_check_digit2(number)
-        ):
+        if number[9] != fodselsnummer.calc_check_digit1(number) or number[
+            10
+        ] != fodselsnummer.calc_check_digit2(number):
             raise InvalidFodselsnummer("checksum")
         try:
             born = fodselsnummer.get_birth_date(_restore_month(number))

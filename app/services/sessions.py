@@ -71,7 +71,9 @@ def session_by_token(token: str) -> sa.Select[tuple[LoginSession]]:
         .where(LoginSession.token_hash == token_hash(token))
         .options(
             joinedload(LoginSession.person),
-            joinedload(LoginSession.staff).joinedload(StaffAccount.roles).joinedload(StaffRole.unit),
+            joinedload(LoginSession.staff)
+            .joinedload(StaffAccount.roles)
+            .joinedload(StaffRole.unit),
         )
     )
 

@@ -19,7 +19,9 @@ def wants_fragment() -> bool:
     )
 
 
-def render(page: str, fragment: str | None = None, *, status: int = 200, **context: Any) -> Response:
+def render(
+    page: str, fragment: str | None = None, *, status: int = 200, **context: Any
+) -> Response:
     template = fragment if fragment and wants_fragment() else page
     response = Response(render_template(template, **context), status=status, mimetype="text/html")
     response.vary.add("HX-Request")

@@ -27,28 +27,46 @@ _ids = iter(range(1, 10_000))
 
 
 def person(born: date = date(1950, 1, 1), name: str = "Person") -> Person:
-    return Person(id=next(_ids), given_name=name, family_name="Test", birth_date=born,
-                  fodselsnummer="0")
+    return Person(
+        id=next(_ids), given_name=name, family_name="Test", birth_date=born, fodselsnummer="0"
+    )
 
 
 def area(code: str) -> FullmaktArea:
     return FullmaktArea(code=code, name_nb=code, name_nn=code, name_en=code)
 
 
-def fullmakt(grantor: Person, grantee: Person, *, areas=None, valid_from=None, valid_to=None,
-             ended_at=None, kind=FullmaktKind.ORDINARY) -> Fullmakt:
+def fullmakt(
+    grantor: Person,
+    grantee: Person,
+    *,
+    areas=None,
+    valid_from=None,
+    valid_to=None,
+    ended_at=None,
+    kind=FullmaktKind.ORDINARY,
+) -> Fullmakt:
     f = Fullmakt(
-        id=next(_ids), grantor=grantor, grantee=grantee, grantor_id=grantor.id,
-        grantee_id=grantee.id, kind=kind, all_areas=areas is None,
-        valid_from=valid_from or NOW - timedelta(days=10), valid_to=valid_to, ended_at=ended_at,
+        id=next(_ids),
+        grantor=grantor,
+        grantee=grantee,
+        grantor_id=grantor.id,
+        grantee_id=grantee.id,
+        kind=kind,
+        all_areas=areas is None,
+        valid_from=valid_from or NOW - timedelta(days=10),
+        valid_to=valid_to,
+        ended_at=ended_at,
     )
     f.areas = [area(code) for code in (areas or ())]
     return f
 
 
 def reps(me: Person, *, fullmakter=(), children=(), now=NOW):
-    return {r.subject.id: r for r in access.representations(
-        me, fullmakter=fullmakter, children=children, now=now)}
+    return {
+        r.subject.id: r
+        for r in access.representations(me, fullmakter=fullmakter, children=children, now=now)
+    }
 
 
 def birthday(years: int, on: date = TODAY) -> date:
@@ -56,6 +74,7 @@ def birthday(years: int, on: date = TODAY) -> date:
 
 
 # --- self --------------------------------------------------------------------------------
+
 
 def test_everyone_represents_themselves_with_every_scope():
     me = person()
@@ -66,6 +85,7 @@ def test_everyone_represents_themselves_with_every_scope():
 
 
 # --- proxy by area and validity ---------------------------------------------------------
+
 
 def test_proxy_with_all_areas_may_handle_messages_appointments_and_notices():
     kari, ola = person(name="Kari"), person(name="Ola")
@@ -133,6 +153,7 @@ def test_access_does_not_chain_through_a_proxy():
 
 # --- parents by the child's age ------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("born", "expected"),
     [
@@ -183,16 +204,28 @@ def test_proxy_and_parent_together_give_the_union():
 
 def test_representations_list_self_first_then_by_name():
     me = person(name="Me")
-    b = Person(id=next(_ids), given_name="Bo", family_name="Berg", birth_date=date(1950, 1, 1),
-               fodselsnummer="0")
-    a = Person(id=next(_ids), given_name="Ada", family_name="Aas", birth_date=date(1950, 1, 1),
-               fodselsnummer="0")
-    options = access.representations(me, fullmakter=[fullmakt(b, me), fullmakt(a, me)],
-                                     children=[], now=NOW)
+    b = Person(
+        id=next(_ids),
+        given_name="Bo",
+        family_name="Berg",
+        birth_date=date(1950, 1, 1),
+        fodselsnummer="0",
+    )
+    a = Person(
+        id=next(_ids),
+        given_name="Ada",
+        family_name="Aas",
+        birth_date=date(1950, 1, 1),
+        fodselsnummer="0",
+    )
+    options = access.representations(
+        me, fullmakter=[fullmakt(b, me), fullmakt(a, me)], children=[], now=NOW
+    )
     assert [r.subject for r in options] == [me, a, b]
 
 
 # --- actor-level checks ---------------------------------------------------------------------
+
 
 class FakeActor(SimpleNamespace):
     def describe(self) -> str:
@@ -200,8 +233,9 @@ class FakeActor(SimpleNamespace):
 
 
 def resident_actor(me: Person, options, subject: Person | None = None) -> FakeActor:
-    return FakeActor(is_resident=True, is_staff=False, representations=options,
-                     subject_id=(subject or me).id)
+    return FakeActor(
+        is_resident=True, is_staff=False, representations=options, subject_id=(subject or me).id
+    )
 
 
 def test_require_scope_for_whom_the_resident_acts():
@@ -215,8 +249,9 @@ def test_require_scope_for_whom_the_resident_acts():
 
 def test_require_scope_denies_a_subject_not_represented(caplog):
     kari, stranger = person(), person()
-    actor = resident_actor(stranger, access.representations(stranger, fullmakter=[], children=[],
-                                                           now=NOW))
+    actor = resident_actor(
+        stranger, access.representations(stranger, fullmakter=[], children=[], now=NOW)
+    )
     with pytest.raises(AccessDenied):
         access.require_scope(actor, Scope.MESSAGES, subject_id=kari.id)
     assert "access denied" in caplog.text
@@ -243,8 +278,7 @@ def staff_actor(roles, *, municipality_id=ANDEBY, active_unit_id=None) -> FakeAc
         municipality_id=municipality_id,
         roles=[StaffRole(role=r, unit_id=u) for r, u in roles],
     )
-    return FakeActor(is_resident=False, is_staff=True, staff=account,
-                     active_unit_id=active_unit_id)
+    return FakeActor(is_resident=False, is_staff=True, staff=account, active_unit_id=active_unit_id)
 
 
 def test_residents_are_not_staff():
@@ -276,8 +310,9 @@ def test_staff_reach_objects_of_their_active_unit_only():
 
 def test_staff_never_reach_another_municipality():
     # Even a unit id that matches, in another municipality, is out of reach.
-    actor = staff_actor([(StaffRoleKind.MESSAGE_COORDINATOR, 10)], municipality_id=SMABY,
-                        active_unit_id=10)
+    actor = staff_actor(
+        [(StaffRoleKind.MESSAGE_COORDINATOR, 10)], municipality_id=SMABY, active_unit_id=10
+    )
     with pytest.raises(AccessDenied):
         access.require_unit_object(actor, unit_id=10, municipality_id=ANDEBY)
 
@@ -288,8 +323,12 @@ def test_staff_reach_a_person_only_while_the_person_receives_a_service_from_thei
     current = ServiceRecipient(person_id=kari.id, unit_id=10, valid_from=date(2020, 1, 1))
     current.unit = unit(10)
     access.require_recipient_of_unit(actor, kari, [current], TODAY)
-    ended = ServiceRecipient(person_id=kari.id, unit_id=10, valid_from=date(2020, 1, 1),
-                             valid_to=TODAY - timedelta(days=1))
+    ended = ServiceRecipient(
+        person_id=kari.id,
+        unit_id=10,
+        valid_from=date(2020, 1, 1),
+        valid_to=TODAY - timedelta(days=1),
+    )
     ended.unit = unit(10)
     with pytest.raises(AccessDenied):
         access.require_recipient_of_unit(actor, kari, [ended], TODAY)

@@ -57,16 +57,29 @@ def start(client) -> dict[str, str]:
 def id_token(pid: str, nonce: str, *, acr="idporten-loa-high", key=KEY, kid=None, **extra) -> str:
     now = int(time.time())
     claims = {
-        "iss": ISSUER, "aud": CLIENT_ID, "sub": "pairwise-sub", "pid": pid, "acr": acr,
-        "nonce": nonce, "iat": now, "exp": now + 120, **extra,
+        "iss": ISSUER,
+        "aud": CLIENT_ID,
+        "sub": "pairwise-sub",
+        "pid": pid,
+        "acr": acr,
+        "nonce": nonce,
+        "iat": now,
+        "exp": now + 120,
+        **extra,
     }
     return jwt.encode({"alg": "RS256", "kid": kid or key.kid}, claims, key)
 
 
 def answer_token(provider, token: str) -> None:
-    provider.post(f"{ISSUER}/token", json={
-        "access_token": "at", "token_type": "Bearer", "expires_in": 120, "id_token": token,
-    })
+    provider.post(
+        f"{ISSUER}/token",
+        json={
+            "access_token": "at",
+            "token_type": "Bearer",
+            "expires_in": 120,
+            "id_token": token,
+        },
+    )
 
 
 def sessions(db) -> int:
@@ -148,8 +161,9 @@ def test_bad_nonce_is_refused_without_a_session(client, db, provider):
 def test_level_substantial_is_refused_without_a_session(client, db, provider):
     kari = factories.person(db, "Kari")
     params = start(client)
-    answer_token(provider, id_token(kari.fodselsnummer, params["nonce"],
-                                    acr="idporten-loa-substantial"))
+    answer_token(
+        provider, id_token(kari.fodselsnummer, params["nonce"], acr="idporten-loa-substantial")
+    )
     response = client.get(f"/auth/callback?code=abc&state={params['state']}")
     assert_refused(response, db, "høyt sikkerhetsnivå")
     assert_logged_out(client)

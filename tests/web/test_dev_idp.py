@@ -14,38 +14,12 @@ from datetime import date
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import responses
 import sqlalchemy as sa
 
 from app.models import DevIdpGrant, LoginSession
 from tests import factories
 
 ISSUER = "http://idp.test/dev-idp"
-
-
-@pytest.fixture
-def idp(app):
-    """Route the client's HTTP calls to the provider into the app itself."""
-    app.extensions["oidc_client"].server_metadata.clear()
-    server = app.test_client()
-
-    def forward(request):
-        url = urlsplit(request.url)
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() in ("content-type", "authorization", "accept")}
-        response = server.open(
-            url.path + (f"?{url.query}" if url.query else ""),
-            method=request.method,
-            data=request.body,
-            headers=headers,
-        )
-        return response.status_code, dict(response.headers), response.get_data()
-
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        for method in ("GET", "POST"):
-            mock.add_callback(method, re.compile(r"http://idp\.test/.*"), callback=forward)
-        yield mock
-    app.extensions["oidc_client"].server_metadata.clear()
 
 
 def authorize_params(client) -> dict[str, str]:
@@ -96,7 +70,9 @@ def test_wrong_level_chosen_at_the_provider_is_refused_by_the_client(client, db,
     params = authorize_params(client)
     page = client.get("/dev-idp/authorize?" + urlencode(params))
     fields = hidden_fields(page.get_data(as_text=True)) | {
-        "pid": kari.fodselsnummer, "acr": "idporten-loa-substantial"}
+        "pid": kari.fodselsnummer,
+        "acr": "idporten-loa-substantial",
+    }
     back = client.post("/dev-idp/authorize", data=fields)
     landed = client.get(back.location.replace("http://localhost", ""))
     assert landed.status_code == 400
@@ -115,8 +91,9 @@ def test_invalid_fodselsnummer_is_explained_on_the_page(client, db, idp):
 def test_cancel_returns_access_denied_to_the_client(client, db, idp):
     params = authorize_params(client)
     page = client.get("/dev-idp/authorize?" + urlencode(params))
-    back = client.post("/dev-idp/authorize",
-                       data=hidden_fields(page.get_data(as_text=True)) | {"cancel": "1"})
+    back = client.post(
+        "/dev-idp/authorize", data=hidden_fields(page.get_data(as_text=True)) | {"cancel": "1"}
+    )
     assert "error=access_denied" in back.location
 
 
@@ -152,16 +129,20 @@ def _grant(client, db, idp, *, verifier: str) -> tuple[str, dict[str, str]]:
 
 def _token(client, code, params, **overrides):
     body = {
-        "grant_type": "authorization_code", "code": code,
-        "redirect_uri": params["redirect_uri"], "client_id": "hjemmedialog",
-        "client_secret": "dev-client-secret", "code_verifier": "v" * 50,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": params["redirect_uri"],
+        "client_id": "hjemmedialog",
+        "client_secret": "dev-client-secret",
+        "code_verifier": "v" * 50,
     } | overrides
     return client.post("/dev-idp/token", data=body)
 
 
 def test_token_endpoint_checks_pkce_client_and_single_use(client, db, idp):
     code, params = _grant(client, db, idp, verifier="v" * 50)
-    assert _token(client, code, params, code_verifier="w" * 50).get_json()["error"] == "invalid_grant"
+    wrong_verifier = _token(client, code, params, code_verifier="w" * 50)
+    assert wrong_verifier.get_json()["error"] == "invalid_grant"
     assert _token(client, code, params, client_secret="nope").status_code == 401
     assert _token(client, code, params, redirect_uri="http://localhost/x").status_code == 400
     first = _token(client, code, params)
@@ -175,6 +156,7 @@ def test_person_field_accepts_numbers_with_spaces(client, db, idp):
     params = authorize_params(client)
     page = client.get("/dev-idp/authorize?" + urlencode(params))
     spaced = f"{kari.fodselsnummer[:6]} {kari.fodselsnummer[6:]}"
-    back = client.post("/dev-idp/authorize",
-                       data=hidden_fields(page.get_data(as_text=True)) | {"pid": spaced})
+    back = client.post(
+        "/dev-idp/authorize", data=hidden_fields(page.get_data(as_text=True)) | {"pid": spaced}
+    )
     assert back.status_code == 303

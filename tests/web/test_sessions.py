@@ -73,17 +73,22 @@ def test_every_log_in_gets_a_new_session_and_ends_the_previous_one(client, db, l
     cookie_name = app.config["SESSION_COOKIE_NAME"]
     token = csrf_token(client, "/staff/login")
     before = client.get_cookie(cookie_name).value
-    first = client.post("/staff/login", data={
-        "csrf_token": token, "username": "siri", "password": factories.PASSWORD})
+    first = client.post(
+        "/staff/login",
+        data={"csrf_token": token, "username": "siri", "password": factories.PASSWORD},
+    )
     assert first.status_code == 303
     after_first = client.get_cookie(cookie_name).value
     assert after_first != before
     token = csrf_token(client, "/auth/logged-out")
-    second = client.post("/staff/login", data={
-        "csrf_token": token, "username": "siri", "password": factories.PASSWORD})
+    second = client.post(
+        "/staff/login",
+        data={"csrf_token": token, "username": "siri", "password": factories.PASSWORD},
+    )
     assert second.status_code == 303
-    rows = db.scalars(sa.select(LoginSession).where(LoginSession.staff_id == account.id)
-                      .order_by(LoginSession.id)).all()
+    rows = db.scalars(
+        sa.select(LoginSession).where(LoginSession.staff_id == account.id).order_by(LoginSession.id)
+    ).all()
     assert len(rows) == 2
     assert rows[0].end_reason == EndReason.REPLACED and rows[1].ended_at is None
     assert rows[0].token_hash != rows[1].token_hash

@@ -15,8 +15,8 @@ from app.security import oidc
 from app.security.login import begin_login, end_login
 from app.selectors.people import person_by_fodselsnummer
 from app.services.audit import usage_log_add
-from app.services.people import contact_language_set
 from app.services.consent import consent_give, is_digitally_active
+from app.services.people import contact_language_set
 from app.services.register import InvalidFodselsnummer, fodselsnummer_validate
 from app.services.staff_auth import staff_authenticate
 from app.web.auth.forms import ConsentForm, LanguageForm, StaffLoginForm
@@ -31,9 +31,7 @@ LOGIN_FAILURES = {
         "took too long. Please try again."
     ),
     "bad_token": _l("The answer from the log-in service could not be verified. Please try again."),
-    "wrong_level": _l(
-        "You must log in with a high security level (BankID, Buypass or Commfides)."
-    ),
+    "wrong_level": _l("You must log in with a high security level (BankID, Buypass or Commfides)."),
     "cancelled": _l("The log-in was cancelled."),
     "rejected": _l("The log-in service refused the log-in. Please try again."),
     "provider_unavailable": _l(

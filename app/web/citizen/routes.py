@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.clock import oslo_today, utcnow
+from app.clock import oslo_today
 from app.extensions import db, login_manager
 from app.models import UsageAction
 from app.security import access
@@ -18,8 +18,8 @@ from app.services.consent import is_digitally_active
 from app.services.sessions import session_act_for
 from app.web.citizen.forms import ActForForm
 from app.web.citizen.shell import ResidentShell
-from app.web.htmx import render
 from app.web.htmx import redirect as hx_redirect
+from app.web.htmx import render
 from app.web.utils import safe_next
 
 bp = Blueprint("citizen", __name__)
@@ -31,7 +31,9 @@ def resident_shell() -> Response | None:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     access.require_resident(current_user)
-    if not is_digitally_active(db.session, current_user.person.id, current_app.config["TERMS_VERSION"]):
+    if not is_digitally_active(
+        db.session, current_user.person.id, current_app.config["TERMS_VERSION"]
+    ):
         return redirect(url_for("auth.consent"))
     current = access.current_representation(current_user)
     if current is None:
@@ -39,7 +41,9 @@ def resident_shell() -> Response | None:
         session_act_for(db.session, current_user.login, subject_id=current_user.person.id)
         flash(_("You no longer have access to act for that person."), "info")
         current = access.current_representation(current_user)
-    g.shell = ResidentShell(actor=current_user, current=current, options=current_user.representations)
+    g.shell = ResidentShell(
+        actor=current_user, current=current, options=current_user.representations
+    )
     return None
 
 
@@ -83,5 +87,7 @@ def act_for() -> Response:
             action=UsageAction.ACTING_STARTED,
             actor_person_id=current_user.person.id,
         )
-    default = url_for("citizen.messages" if Scope.MESSAGES in rep.scopes else "citizen.appointments")
+    default = url_for(
+        "citizen.messages" if Scope.MESSAGES in rep.scopes else "citizen.appointments"
+    )
     return hx_redirect(safe_next(form.next.data, default) if rep.is_self else default)

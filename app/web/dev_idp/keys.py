@@ -6,6 +6,7 @@ it atomically and the others read that file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from functools import lru_cache
@@ -27,10 +28,8 @@ def signing_key(path: str) -> RSAKey:
             os.write(fd, pem)
             os.close(fd)
             os.chmod(tmp, 0o600)
-            try:
-                os.link(tmp, file)  # fails if another process won the race
-            except FileExistsError:
-                pass
+            with contextlib.suppress(FileExistsError):  # another process won the race
+                os.link(tmp, file)
         finally:
             os.unlink(tmp)
     pem = file.read_bytes()

@@ -152,7 +152,10 @@ def token_exchange(
     now: datetime,
 ) -> dict[str, object]:
     """Exchange a code for tokens, once. Raises ProviderError with the OAuth error."""
-    given_id, given_secret = basic_auth or (form.get("client_id", ""), form.get("client_secret", ""))
+    given_id, given_secret = basic_auth or (
+        form.get("client_id", ""),
+        form.get("client_secret", ""),
+    )
     if not (
         hmac.compare_digest(given_id or "", client_id)
         and hmac.compare_digest(given_secret or "", client_secret)
@@ -186,7 +189,9 @@ def token_exchange(
         "aud": client_id,
         "sub": base64.urlsafe_b64encode(
             hashlib.sha256(f"{client_id}:{grant.pid}".encode()).digest()
-        ).decode().rstrip("="),
+        )
+        .decode()
+        .rstrip("="),
         "pid": grant.pid,
         "acr": grant.acr,
         "amr": ["TestID"],

@@ -47,8 +47,10 @@ def jwks() -> Response:
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize() -> Response:
     source = request.form if request.method == "POST" else request.args
-    params = {k: source.get(k, "") for k in (*provider.AuthorizationRequest.FIELDS,
-                                             "response_type", "code_challenge_method")}
+    params = {
+        k: source.get(k, "")
+        for k in (*provider.AuthorizationRequest.FIELDS, "response_type", "code_challenge_method")
+    }
     if request.method == "POST":
         params.update(response_type="code", code_challenge_method="S256")
     try:

@@ -1,0 +1,39 @@
+"""Steps shared by the end-to-end journeys; each checks every page it passes with axe-core."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import A11y
+
+DEMO_PASSWORD = "demo-passord"
+
+
+def log_in_resident(page: Page, a11y: A11y, name: str) -> None:
+    """From the front page, through the test identity provider, by clicking the name."""
+    page.goto("/")
+    a11y.check(page)
+    page.get_by_role("link", name="Logg inn", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Testinnlogging")
+    a11y.check(page)
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def log_in_staff(page: Page, a11y: A11y, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/")
+    a11y.check(page)
+    page.get_by_role("link", name="Logg inn for ansatte").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Logg inn for ansatte")
+    a11y.check(page)
+    page.get_by_label("Brukernavn").fill(username)
+    page.get_by_label("Passord").fill(password)
+    page.get_by_role("button", name="Logg inn", exact=True).click()
+
+
+def person_menu(page: Page, name: str):
+    """The top bar's menu button, named by the person one acts for."""
+    return (
+        page.locator(".topbar")
+        .get_by_role("button", name=name, exact=True)
+        .and_(page.locator("button.person-button"))
+    )
