@@ -131,7 +131,6 @@ class TestConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.TESTING = True
-        self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", False)
         self.OIDC_ISSUER = _env("OIDC_ISSUER", "http://idp.test/dev-idp")
         self.SERVER_NAME = None
 

@@ -10,6 +10,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.config import PROJECT_ROOT, TestConfig, database_url
 from app.extensions import db as flask_db
+from app.extensions import limiter
 from tests import factories
 from tests.support import LoginHelper
 
@@ -60,17 +62,17 @@ def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         admin.dispose()
 
 
-def make_config(database_uri: str, tmp_path_factory: pytest.TempPathFactory) -> TestConfig:
+def make_config(database_uri: str, tmp_dir: Path) -> TestConfig:
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = database_uri
-    config.DEV_IDP_KEY_PATH = str(tmp_path_factory.getbasetemp() / "dev-idp-key.pem")
+    config.DEV_IDP_KEY_PATH = str(tmp_dir / "dev-idp-key.pem")
     config.SECRET_KEY = "test-secret"
     return config
 
 
 @pytest.fixture(scope="session")
 def app(database_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = create_app(make_config(database_uri, tmp_path_factory))
+    app = create_app(make_config(database_uri, tmp_path_factory.getbasetemp()))
     with app.app_context():
         upgrade()
     yield app
@@ -105,6 +107,7 @@ def db(app: Flask) -> Iterator[Session]:
 
 @pytest.fixture
 def client(app: Flask, db: Session) -> FlaskClient:
+    limiter.reset()  # rate limits are on, as in production; each test starts afresh
     return app.test_client()
 
 

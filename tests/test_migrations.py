@@ -1,0 +1,47 @@
+"""One Alembic history builds exactly the models' schema, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from app.extensions import db as flask_db
+from app.models import Base
+
+
+def test_migrations_match_the_models(app, db):
+    context = MigrationContext.configure(db.connection(), opts={"compare_type": True})
+    assert compare_metadata(context, Base.metadata) == []
+
+
+def test_history_is_linear(app):
+    from alembic.script import ScriptDirectory
+
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+        script = ScriptDirectory.from_config(config)
+        assert len(script.get_heads()) == 1
+        assert script.get_base() == "0001"
+
+
+def test_fullmakt_areas_are_seeded(db):
+    codes = db.scalars(sa.text("SELECT code FROM fullmakt_area ORDER BY sort_order")).all()
+    assert codes[0] == "timeavtaler-og-behandlere"
+    assert len(codes) >= 2
+
+
+def test_downgrade_to_nothing_and_upgrade_again(tmp_path):
+    """On a scratch SQLite file (the shared test database stays untouched)."""
+    from app import create_app
+    from tests.conftest import make_config
+
+    scratch = create_app(make_config(f"sqlite:///{tmp_path / 'scratch.db'}", tmp_path))
+    with scratch.app_context():
+        upgrade()
+        downgrade(revision="base")
+        assert set(sa.inspect(flask_db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert "usage_log_entry" in sa.inspect(flask_db.engine).get_table_names()
+        flask_db.engine.dispose()

@@ -1,0 +1,74 @@
+"""Every user-facing string is translated into bokmål, nynorsk and English (Babel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGES = ("nb", "nn", "en")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+METHODS = [("app/**.py", "python"), ("app/templates/**.html", "jinja2")]
+
+
+def extracted() -> set[str]:
+    found = set()
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        ROOT, METHODS, keywords=KEYWORDS, options_map={"app/templates/**.html": {}}
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def catalog(lang: str):
+    with (ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return read_po(f, locale=lang)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalog_is_complete_and_in_step_with_the_code(lang):
+    cat = catalog(lang)
+    ids = {m.id for m in cat if m.id}
+    in_code = extracted()
+    assert in_code - ids == set(), f"run `make messages` and translate ({lang})"
+    assert ids - in_code == set(), f"strings no longer used ({lang}): run `make messages`"
+    untranslated = [m.id for m in cat if m.id and not m.string]
+    assert untranslated == []
+    fuzzy = [m.id for m in cat if m.id and m.fuzzy]
+    assert fuzzy == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_placeholders_survive_translation(lang):
+    for message in catalog(lang):
+        if message.id and message.string:
+            for name in ("%(name)s", "%(unit)s", "%(date)s"):
+                assert (name in message.id) == (name in message.string), (lang, message.id)
+
+
+# PRODUCT.md section 9: the labels users see, in bokmål, and their nynorsk forms.
+VOCABULARY = {
+    "Log in": ("Logg inn", "Logg inn"),
+    "Log in for staff": ("Logg inn for ansatte", "Logg inn for tilsette"),
+    "Username": ("Brukernavn", "Brukarnamn"),
+    "Password": ("Passord", "Passord"),
+    "Fødselsnummer": ("Fødselsnummer", "Fødselsnummer"),
+    "Log out": ("Logg ut", "Logg ut"),
+    "Messages": ("Meldinger", "Meldingar"),
+    "Appointments": ("Timeavtaler", "Timeavtalar"),
+    "Health contacts": ("Helsekontakter", "Helsekontaktar"),
+    "Profile and settings": ("Profil og innstillinger", "Profil og innstillingar"),
+    "Personal information": ("Personopplysninger", "Personopplysningar"),
+    "Message queue": ("Meldingskø", "Meldingskø"),
+    "Administration": ("Administrasjon", "Administrasjon"),
+}
+
+
+@pytest.mark.parametrize(("msgid", "expected"), VOCABULARY.items())
+def test_ui_vocabulary(msgid, expected):
+    nb, nn, en = (catalog(lang).get(msgid) for lang in LANGUAGES)
+    assert (nb.string, nn.string) == expected
+    assert en.string == msgid

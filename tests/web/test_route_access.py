@@ -1,0 +1,282 @@
+"""Every route, tried by every role (QUALITY.md R1).
+
+The table below names, for each (endpoint, method), what each role gets. A route that
+is added to the app but not to the table fails `test_every_route_is_in_the_table`.
+Besides the status, no response to a role outside SEES_RESIDENT may contain the
+resident's name: nobody reads another person's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from app.clock import utcnow
+from app.models import APPOINTMENTS_AND_PROVIDERS
+from tests import factories
+from tests.support import LoginHelper, csrf_token
+
+ROLES = (
+    "anonymous",
+    "resident",
+    "proxy_in_scope",
+    "proxy_out_of_scope",
+    "expired_proxy",
+    "parent",
+    "staff_of_unit",
+    "staff_of_other_unit",
+    "staff_of_other_municipality",
+    "leader",
+    "admin",
+)
+RESIDENTS = {
+    "resident",
+    "proxy_in_scope",
+    "proxy_out_of_scope",
+    "expired_proxy",
+    "parent",
+}
+STAFF = {
+    "staff_of_unit",
+    "staff_of_other_unit",
+    "staff_of_other_municipality",
+    "leader",
+    "admin",
+}
+# Who may see the resident's data at all (through the pages that show it).
+SEES_RESIDENT = {"resident", "proxy_in_scope", "staff_of_unit", "leader"}
+RESIDENT_NAME = "Rita Resident"
+
+LOGIN_REDIRECT = 302
+# Routes of the test identity provider list the register by design (development only).
+REGISTER_LISTING = {("dev_idp.authorize", "GET"), ("dev_idp.authorize", "POST")}
+
+
+@dataclass
+class Scene:
+    world: factories.World
+    ids: dict[str, int]
+
+
+def everyone(status: int | set[int]) -> dict[str, set[int]]:
+    return {role: status if isinstance(status, set) else {status} for role in ROLES}
+
+
+def table(**by_role: int | set[int]) -> dict[str, set[int]]:
+    """Statuses per role; `residents=` and `staff=` set a group, single roles override."""
+    result: dict[str, set[int]] = {}
+    groups = {"residents": RESIDENTS, "staff": STAFF}
+    for key, status in by_role.items():
+        if key in groups:
+            for role in groups[key]:
+                result[role] = status if isinstance(status, set) else {status}
+    for key, status in by_role.items():
+        if key not in groups:
+            result[key] = status if isinstance(status, set) else {status}
+    missing = set(ROLES) - set(result)
+    assert not missing, f"table row lacks roles {missing}"
+    return result
+
+
+RESIDENT_PAGE = table(anonymous=LOGIN_REDIRECT, residents=200, staff=403)
+STAFF_PAGE = table(
+    anonymous=LOGIN_REDIRECT,
+    residents=403,
+    staff=200,
+    admin=302,  # no unit: sent to Administration
+)
+
+Request = Callable[[Scene], tuple[str, dict[str, object] | None]]
+
+
+def get(path: str) -> Request:
+    return lambda scene: (path.format(**scene.ids), None)
+
+
+def post(path: str, **data: object) -> Request:
+    return lambda scene: (
+        path.format(**scene.ids),
+        {k: (v.format(**scene.ids) if isinstance(v, str) else v) for k, v in data.items()},
+    )
+
+
+ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
+    ("static", "GET"): (get("/static/css/app.css"), everyone(200)),
+    ("healthz", "GET"): (get("/healthz"), everyone(200)),
+    ("auth.front", "GET"): (
+        get("/"),
+        table(anonymous=200, residents=302, staff=302),
+    ),
+    ("auth.login", "GET"): (get("/auth/login"), everyone(302)),
+    ("auth.callback", "GET"): (get("/auth/callback?code=x&state=y"), everyone(400)),
+    ("auth.consent", "GET"): (
+        get("/auth/consent"),
+        table(anonymous=LOGIN_REDIRECT, residents=302, staff=302),
+    ),
+    ("auth.consent", "POST"): (
+        post("/auth/consent", accept="y"),
+        table(anonymous=LOGIN_REDIRECT, residents=302, staff=302),
+    ),
+    ("auth.logout", "POST"): (post("/auth/logout"), everyone(303)),
+    ("auth.logged_out", "GET"): (get("/auth/logged-out"), everyone(200)),
+    ("auth.staff_login", "GET"): (
+        get("/staff/login"),
+        table(anonymous=200, residents=200, staff=302),
+    ),
+    ("auth.staff_login", "POST"): (
+        post("/staff/login", username="nobody", password="wrong"),
+        everyone(422),
+    ),
+    ("auth.language", "POST"): (post("/language", lang="en", next="/"), everyone(303)),
+    ("citizen.messages", "GET"): (get("/messages"), RESIDENT_PAGE),
+    ("citizen.appointments", "GET"): (get("/appointments"), RESIDENT_PAGE),
+    ("citizen.contacts", "GET"): (get("/contacts"), RESIDENT_PAGE),
+    ("citizen.profile", "GET"): (
+        get("/profile"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=200,  # out-of-scope proxies fall back to themselves
+            proxy_in_scope=403,  # a proxy never opens the grantor's profile
+            staff=403,
+        ),
+    ),
+    ("citizen.act_for", "POST"): (
+        post("/act-for", person_id="{resident}"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=403,
+            resident=303,
+            proxy_in_scope=303,
+            staff=403,
+        ),
+    ),
+    ("staff.queue", "GET"): (get("/staff/"), STAFF_PAGE),
+    ("staff.recipients", "GET"): (get("/staff/recipients"), STAFF_PAGE),
+    ("staff.recipient", "GET"): (
+        get("/staff/recipients/{resident}"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=403,
+            staff=404,
+            staff_of_unit=200,
+            leader=200,
+            admin=302,
+        ),
+    ),
+    ("staff.choose_unit", "GET"): (
+        get("/staff/unit"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=200),
+    ),
+    ("staff.choose_unit", "POST"): (
+        post("/staff/unit", unit_id="{unit}"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=403,
+            staff=403,
+            staff_of_unit=303,
+            leader=303,
+        ),
+    ),
+    ("admin.index", "GET"): (
+        get("/admin/"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("dev_idp.discovery", "GET"): (
+        get("/dev-idp/.well-known/openid-configuration"),
+        everyone(200),
+    ),
+    ("dev_idp.jwks", "GET"): (get("/dev-idp/jwks"), everyone(200)),
+    ("dev_idp.authorize", "GET"): (get("/dev-idp/authorize?client_id=x"), everyone(400)),
+    ("dev_idp.authorize", "POST"): (
+        post("/dev-idp/authorize", client_id="x"),
+        everyone(400),
+    ),
+    ("dev_idp.token", "POST"): (post("/dev-idp/token", code="x"), everyone(401)),
+    ("dev_idp.end_session", "GET"): (get("/dev-idp/endsession"), everyone(303)),
+}
+
+
+def test_every_route_is_in_the_table(app: Flask):
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes - ROUTES.keys() == set(), "add the new routes to ROUTES"
+    assert ROUTES.keys() - routes == set(), "remove routes that no longer exist"
+
+
+def _sign_in(role: str, db: Session, login: LoginHelper, world: factories.World) -> None:
+    now = utcnow()
+    if role == "anonymous":
+        return
+    if role == "resident":
+        login.resident(world.resident)
+    elif role == "proxy_in_scope":
+        login.resident(world.proxy, acting_for=world.resident)
+    elif role == "proxy_out_of_scope":
+        other = factories.person(db, "Olav", "Outside")
+        factories.fullmakt(db, world.resident, other, areas=("legemidler",))
+        login.resident(other, acting_for=world.resident)
+    elif role == "expired_proxy":
+        former = factories.person(db, "Frida", "Former")
+        factories.fullmakt(
+            db,
+            world.resident,
+            former,
+            areas=(APPOINTMENTS_AND_PROVIDERS,),
+            valid_from=now - timedelta(days=30),
+            valid_to=now - timedelta(days=1),
+        )
+        login.resident(former, acting_for=world.resident)
+    elif role == "parent":
+        parent = factories.person(db, "Pia", "Parent")
+        child = factories.person(db, "Carl", "Child", born=date(2019, 6, 1), active=False)
+        factories.parent_of(db, parent, child)
+        login.resident(parent, acting_for=child)
+    elif role == "staff_of_unit":
+        login.staff(world.coordinator)
+    elif role == "staff_of_other_unit":
+        login.staff(world.other_unit_staff)
+    elif role == "staff_of_other_municipality":
+        login.staff(world.foreign_staff)
+    elif role == "leader":
+        login.staff(world.leader, unit_id=world.unit.id)
+    elif role == "admin":
+        login.staff(world.admin)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]}-{r[1]}")
+def test_route_by_role(
+    route: tuple[str, str],
+    role: str,
+    client: FlaskClient,
+    db: Session,
+    login: LoginHelper,
+    world: factories.World,
+    idp,
+):
+    make_request, expected = ROUTES[route]
+    _sign_in(role, db, login, world)
+    scene = Scene(world, {"resident": world.resident.id, "unit": world.unit.id})
+    path, data = make_request(scene)
+    if route[1] == "GET":
+        response = client.get(path)
+    else:
+        body = dict(data or {})
+        body.setdefault("csrf_token", csrf_token(client, "/auth/logged-out"))
+        response = client.post(path, data=body)
+    body = response.get_data(as_text=True)
+    response.close()
+    assert response.status_code in expected[role], (
+        f"{role} {route[1]} {path}: {response.status_code}, expected {expected[role]}"
+    )
+    if role not in SEES_RESIDENT and route not in REGISTER_LISTING:
+        assert RESIDENT_NAME not in body
