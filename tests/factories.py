@@ -65,7 +65,7 @@ def real_fnr(born: date) -> str:
 
 
 def municipality(db: Session, name: str = "Testby kommune", **kw: object) -> Municipality:
-    number = kw.pop("number", f"{8000 + next(_names)}")
+    number = kw.pop("number", f"{1000 + next(_names) % 9000:04d}")
     m = Municipality(number=number, name=name, notice_sender_name=name, **kw)
     db.add(m)
     db.flush()

@@ -52,3 +52,31 @@ def csrf_token(client: FlaskClient, path: str = "/") -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+class StatementCounter:
+    """Counts SQL statements sent to the database while active (QUALITY.md P2)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _count(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        from sqlalchemy import event
+
+        self.statements.clear()
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)

@@ -247,22 +247,28 @@ def require_unit_object(actor: Actor, *, unit_id: int, municipality_id: int) -> 
         _deny(actor, "object outside the active unit", unit_id=unit_id, hide=True)
 
 
-def require_recipient_of_unit(
+def recipient_registrations_for_staff(
     actor: Actor, person: Person, registrations: Iterable[ServiceRecipient], today: date
-) -> None:
-    """Staff reach a person only while the person receives a service from their unit."""
-    reachable = any(
-        reg.person_id == person.id
+) -> list[ServiceRecipient]:
+    """The person's current registrations with the actor's active unit; denied if none.
+
+    Staff reach a person only while the person receives a service from their unit, and
+    see only that unit's part of the person's services.
+    """
+    reachable = [
+        reg
+        for reg in registrations
+        if reg.person_id == person.id
         and reg.is_current(today)
         and staff_may_reach_unit_object(
             actor, unit_id=reg.unit_id, municipality_id=reg.unit.municipality_id
         )
-        for reg in registrations
-    )
+    ]
     if not reachable:
         _deny(
             actor, "person is not a recipient of the active unit", subject_id=person.id, hide=True
         )
+    return reachable
 
 
 # --- loading and logging ---------------------------------------------------------

@@ -322,7 +322,7 @@ def test_staff_reach_a_person_only_while_the_person_receives_a_service_from_thei
     kari = person()
     current = ServiceRecipient(person_id=kari.id, unit_id=10, valid_from=date(2020, 1, 1))
     current.unit = unit(10)
-    access.require_recipient_of_unit(actor, kari, [current], TODAY)
+    assert access.recipient_registrations_for_staff(actor, kari, [current], TODAY) == [current]
     ended = ServiceRecipient(
         person_id=kari.id,
         unit_id=10,
@@ -331,11 +331,11 @@ def test_staff_reach_a_person_only_while_the_person_receives_a_service_from_thei
     )
     ended.unit = unit(10)
     with pytest.raises(AccessDenied):
-        access.require_recipient_of_unit(actor, kari, [ended], TODAY)
+        access.recipient_registrations_for_staff(actor, kari, [ended], TODAY)
     other_unit = ServiceRecipient(person_id=kari.id, unit_id=11, valid_from=date(2020, 1, 1))
     other_unit.unit = unit(11)
     with pytest.raises(AccessDenied):
-        access.require_recipient_of_unit(actor, kari, [other_unit], TODAY)
+        access.recipient_registrations_for_staff(actor, kari, [other_unit], TODAY)
 
 
 def test_leader_reaches_each_led_unit_when_it_is_active():

@@ -69,7 +69,9 @@ def recipient(person_id: int) -> Response:
     if not registrations:
         abort(404)
     person = registrations[0].person
-    access.require_recipient_of_unit(current_user, person, registrations, oslo_today())
+    visible = access.recipient_registrations_for_staff(
+        current_user, person, registrations, oslo_today()
+    )
     usage_log_add(
         db.session,
         subject_person_id=person.id,
@@ -79,5 +81,4 @@ def recipient(person_id: int) -> Response:
         object_type="person",
         object_id=person.id,
     )
-    visible = [r for r in registrations if r.unit_id == current_user.active_unit_id]
     return render("staff/recipient.html", person=person, registrations=visible)
