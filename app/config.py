@@ -97,10 +97,6 @@ class Config:
         self.OIDC_HTTP_TIMEOUT = float(_env("OIDC_HTTP_TIMEOUT", "10"))
         self.DEV_IDP_KEY_PATH = _env("DEV_IDP_KEY_PATH", str(INSTANCE_DIR / "dev-idp-key.pem"))
 
-    @property
-    def is_development_like(self) -> bool:
-        return self.DEVELOPMENT_LIKE
-
     def validate(self) -> None:
         missing = [
             name

@@ -118,7 +118,10 @@ def _http_error(error: HTTPException) -> Response:
 def _unexpected_error(error: Exception) -> Response:
     db.session.rollback()
     log.exception("unhandled error on %s %s", request.method, request.path)
-    if current_app.config.get("TESTING") and current_app.config.get("PROPAGATE_EXCEPTIONS"):
+    propagate = current_app.config.get("PROPAGATE_EXCEPTIONS")
+    if propagate is None:
+        propagate = current_app.testing or current_app.debug
+    if propagate:
         raise error
     return render("errors/500.html", status=500)
 

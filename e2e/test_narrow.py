@@ -1,0 +1,47 @@
+"""The shell works from 320 px wide: nothing scrolls sideways (WCAG 1.4.10 reflow).
+
+As a phone, and as a desktop browser at 320 CSS pixels (1280 px zoomed to 400 %).
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from e2e.conftest import DEVICES, A11y
+from e2e.journeys import log_in_resident, log_in_staff
+
+
+def narrow(device: str) -> dict:
+    return {**DEVICES[device], "viewport": {"width": 320, "height": 640}}
+
+
+def no_sideways_scroll(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320, page.url
+
+
+def test_resident_pages_fit_320_px(browser, server, device):
+    a11y = A11y()
+    context = browser.new_context(base_url=server.url, locale="nb-NO", **narrow(device))
+    page = context.new_page()
+    log_in_resident(page, a11y, "Ola Nordmann")
+    page.locator("button.person-button").click()
+    page.locator("#person-menu").get_by_role("button", name="Kari Nordmann fullmakt").click()
+    expect(page.get_by_text("på vegne av Kari Nordmann")).to_be_visible()
+    for path in ("/messages", "/appointments", "/contacts"):
+        page.goto(path)
+        no_sideways_scroll(page)
+        a11y.check(page, "at 320 px")
+    context.close()
+
+
+def test_staff_pages_fit_320_px(browser, server, device):
+    a11y = A11y()
+    context = browser.new_context(base_url=server.url, locale="nb-NO", **narrow(device))
+    page = context.new_page()
+    log_in_staff(page, a11y, "anne")
+    page.get_by_role("button", name="Hjemmesykepleien sone Nord").click()
+    for path in ("/staff/", "/staff/recipients", "/staff/unit"):
+        page.goto(path)
+        no_sideways_scroll(page)
+        a11y.check(page, "at 320 px")
+    context.close()
