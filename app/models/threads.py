@@ -39,6 +39,8 @@ class Thread(IdMixin, Base):
     urgent: Mapped[bool] = mapped_column(default=False)
     assignee_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
     started_by_staff: Mapped[bool] = mapped_column(default=False)
+    # New from the resident's side and not yet opened by the unit's staff.
+    unread_by_staff: Mapped[bool] = mapped_column(default=False)
     continues_thread_id: Mapped[int | None] = mapped_column(sa.ForeignKey("thread.id"))
     created_at: Mapped[datetime]
     last_activity_at: Mapped[datetime]

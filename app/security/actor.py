@@ -21,9 +21,11 @@ class Actor:
     is_active = True
     is_anonymous = False
 
-    def __init__(self, login: LoginSession, token: str) -> None:
+    def __init__(self, login: LoginSession, token: str, *, digitally_active: bool = False) -> None:
         self.login = login
         self.token = token
+        # A resident who has accepted the current terms (nothing else opens before that).
+        self.digitally_active = digitally_active
 
     def get_id(self) -> str:
         return self.token
@@ -96,6 +98,7 @@ class Actor:
 
 class Anonymous(AnonymousUserMixin):
     is_resident = False
+    digitally_active = False
     is_staff = False
     is_acting_for_other = False
 

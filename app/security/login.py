@@ -30,17 +30,18 @@ def init_app(app: Flask) -> None:
 
 
 def load_actor(token: str) -> Actor | None:
-    login, reason = session_resolve(
+    resolved, reason = session_resolve(
         db.session,
         token,
         now=utcnow(),
         idle_timeout=current_app.config["SESSION_IDLE_TIMEOUT"],
         absolute_timeout=current_app.config["SESSION_ABSOLUTE_TIMEOUT"],
+        terms_version=current_app.config["TERMS_VERSION"],
     )
-    if login is None:
+    if resolved is None:
         g.session_end_reason = reason
         return None
-    return Actor(login, token)
+    return Actor(resolved.login, token, digitally_active=resolved.digitally_active)
 
 
 def begin_login(

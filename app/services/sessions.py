@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import LoginSession, Person, StaffAccount, StaffRole
+from app.models import Consent, LoginSession, Person, StaffAccount, StaffRole
 
 # Last-seen is written at most this often, so most requests write nothing.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -65,9 +66,26 @@ def session_end(session: Session, login: LoginSession, *, now: datetime, reason:
         session.flush()
 
 
-def session_by_token(token: str) -> sa.Select[tuple[LoginSession]]:
+@dataclass(frozen=True)
+class ResolvedSession:
+    login: LoginSession
+    # The resident has consented to the current terms (always False for staff).
+    digitally_active: bool
+
+
+def session_by_token(token: str, terms_version: str) -> sa.Select[tuple[LoginSession, bool]]:
+    """The session with its principal, and whether a resident has consented, in one query."""
+    consented = (
+        sa.exists()
+        .where(
+            Consent.person_id == LoginSession.person_id,
+            Consent.terms_version == terms_version,
+            Consent.withdrawn_at.is_(None),
+        )
+        .correlate(LoginSession)
+    )
     return (
-        sa.select(LoginSession)
+        sa.select(LoginSession, consented.label("digitally_active"))
         .where(LoginSession.token_hash == token_hash(token))
         .options(
             joinedload(LoginSession.person),
@@ -85,11 +103,13 @@ def session_resolve(
     now: datetime,
     idle_timeout: timedelta,
     absolute_timeout: timedelta,
-) -> tuple[LoginSession | None, str | None]:
+    terms_version: str,
+) -> tuple[ResolvedSession | None, str | None]:
     """The live session for a token, or None and why it is not (idle, expired, ended)."""
-    login = session.scalars(session_by_token(token)).unique().one_or_none()
-    if login is None:
+    row = session.execute(session_by_token(token, terms_version)).unique().one_or_none()
+    if row is None:
         return None, "unknown"
+    login, digitally_active = row
     if login.ended_at is not None:
         return None, login.end_reason
     if now - login.created_at >= absolute_timeout:
@@ -101,7 +121,7 @@ def session_resolve(
     if now - login.last_seen_at >= TOUCH_INTERVAL:
         login.last_seen_at = now
         session.flush()
-    return login, None
+    return ResolvedSession(login, bool(digitally_active)), None
 
 
 def session_act_for(session: Session, login: LoginSession, *, subject_id: int) -> None:

@@ -750,6 +750,7 @@ def upgrade():
         sa.Column("urgent", sa.Boolean(), nullable=False),
         sa.Column("assignee_staff_id", sa.Integer(), nullable=True),
         sa.Column("started_by_staff", sa.Boolean(), nullable=False),
+        sa.Column("unread_by_staff", sa.Boolean(), nullable=False),
         sa.Column("continues_thread_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_activity_at", sa.DateTime(timezone=True), nullable=False),

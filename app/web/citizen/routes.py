@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, url_for
+from flask import Blueprint, abort, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -14,7 +14,6 @@ from app.security import access
 from app.security.access import Scope
 from app.selectors.people import person_by_id, services_received
 from app.services.audit import usage_log_add
-from app.services.consent import is_digitally_active
 from app.services.sessions import session_act_for
 from app.web.citizen.forms import ActForForm
 from app.web.citizen.shell import ResidentShell
@@ -31,9 +30,7 @@ def resident_shell() -> Response | None:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     access.require_resident(current_user)
-    if not is_digitally_active(
-        db.session, current_user.person.id, current_app.config["TERMS_VERSION"]
-    ):
+    if not current_user.digitally_active:
         return redirect(url_for("auth.consent"))
     current = access.current_representation(current_user)
     if current is None:
