@@ -34,6 +34,7 @@ PASSWORD = "test-passord"
 _HASH = password_hash(PASSWORD)
 _serial = itertools.count(100)
 _names = itertools.count(1)
+_birthdays = itertools.count(0)
 TERMS = "2026-1"
 
 
@@ -93,11 +94,13 @@ def person(
     given: str = "Test",
     family: str | None = None,
     *,
-    born: date = date(1950, 5, 17),
+    born: date | None = None,
     active: bool = True,
     m: Municipality | None = None,
     **kw: object,
 ) -> Person:
+    if born is None:  # a different day for each person, so numbers never collide
+        born = date(1940, 1, 1) + timedelta(days=next(_birthdays) % 20000)
     p = Person(
         fodselsnummer=synthetic_fnr(born),
         given_name=given,
@@ -172,7 +175,7 @@ def fullmakt(
         grantee=grantee,
         kind=kind,
         all_areas=areas is None,
-        valid_from=valid_from or now - timedelta(days=1),
+        valid_from=valid_from or now - timedelta(days=365),
         valid_to=valid_to,
         ended_at=ended_at,
         created_at=now,

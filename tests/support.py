@@ -9,7 +9,40 @@ from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.models import LoginSession, Person, StaffAccount
-from app.services.sessions import session_start
+from app.security.access import load_representations
+from app.security.actor import Actor
+from app.services.sessions import session_by_token, session_start
+from tests.factories import TERMS
+
+
+def actor_for(
+    db: Session,
+    who: Person | StaffAccount,
+    *,
+    acting_for: Person | None = None,
+    unit_id: int | None = None,
+) -> Actor:
+    """An Actor for calling services directly, loaded as a request would load it."""
+    now = utcnow()
+    if isinstance(who, Person):
+        login, token = session_start(db, now=now, person=who, auth_method="oidc")
+        if acting_for is not None:
+            login.acting_for_person_id = acting_for.id
+    else:
+        units = sorted({r.unit_id for r in who.roles if r.unit_id is not None})
+        login, token = session_start(
+            db,
+            now=now,
+            staff=who,
+            auth_method="password",
+            active_unit_id=unit_id or (units[0] if units else None),
+        )
+    db.flush()
+    login, active = db.execute(session_by_token(token, TERMS)).unique().one()
+    actor = Actor(login, token, digitally_active=active)
+    if isinstance(who, Person):
+        actor.__dict__["representations"] = load_representations(db, who, now)
+    return actor
 
 
 class LoginHelper:

@@ -159,6 +159,8 @@ class ThreadEvent(IdMixin, Base):
         str_enum(PassOnMethod, "pass_on_method")
     )
     pass_on_recipient: Mapped[str | None] = mapped_column(sa.String(200))
+    # For PASSED_ON: whether the service will relay the answer to the resident.
+    answer_relayed: Mapped[bool | None]
     internal_note: Mapped[str | None] = mapped_column(sa.Text)
 
     thread: Mapped[Thread] = relationship(back_populates="events", lazy="raise_on_sql")
@@ -166,6 +168,9 @@ class ThreadEvent(IdMixin, Base):
     assignee: Mapped[StaffAccount | None] = relationship(
         foreign_keys=[assignee_staff_id], lazy="raise_on_sql"
     )
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id], lazy="raise_on_sql")
+    from_unit: Mapped[Unit | None] = relationship(foreign_keys=[from_unit_id], lazy="raise_on_sql")
+    to_unit: Mapped[Unit | None] = relationship(foreign_keys=[to_unit_id], lazy="raise_on_sql")
 
 
 class ThreadRead(Base):

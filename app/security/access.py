@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
+from sqlalchemy.orm import Session
 
 from app.clock import oslo_today
 from app.models import (
@@ -30,7 +31,10 @@ from app.models import (
     FullmaktKind,
     Person,
     ServiceRecipient,
+    StaffAccount,
     StaffRoleKind,
+    Thread,
+    Unit,
 )
 
 if TYPE_CHECKING:
@@ -157,6 +161,26 @@ def representations(
     return [me, *others]
 
 
+def notice_representatives(
+    subject: Person,
+    *,
+    fullmakter_given: Iterable[Fullmakt],
+    parents: Iterable[Person],
+    now: datetime,
+) -> list[Person]:
+    """Everyone who represents `subject` with the notices scope at `now` (the reverse view)."""
+    today = oslo_today(now)
+    found: dict[int, Person] = {}
+    for fullmakt in fullmakter_given:
+        if fullmakt.grantor_id == subject.id and Scope.NOTICES in fullmakt_scopes(fullmakt, now):
+            found[fullmakt.grantee_id] = fullmakt.grantee
+    if Scope.NOTICES in parent_scopes(subject, today):
+        for parent in parents:
+            found[parent.id] = parent
+    found.pop(subject.id, None)
+    return sorted(found.values(), key=lambda p: p.id)
+
+
 def representation_of(options: Sequence[Representation], subject_id: int) -> Representation | None:
     return next((r for r in options if r.subject.id == subject_id), None)
 
@@ -188,6 +212,14 @@ def require_any_scope(actor: Actor, *scopes: Scope) -> Representation:
     rep = current_representation(actor)
     if rep is None or not rep.scopes.intersection(scopes):
         _deny(actor, "no representation with any scope", scopes=scopes)
+    return rep
+
+
+def require_resident_thread(actor: Actor, thread: Thread) -> Representation:
+    """A thread opens only for whom the resident acts for now, with the messages scope."""
+    rep = current_representation(actor) if actor.is_resident else None
+    if rep is None or thread.person_id != rep.subject.id or Scope.MESSAGES not in rep.scopes:
+        _deny(actor, "thread of another person", thread_id=thread.id, hide=True)
     return rep
 
 
@@ -247,6 +279,33 @@ def require_unit_object(actor: Actor, *, unit_id: int, municipality_id: int) -> 
         _deny(actor, "object outside the active unit", unit_id=unit_id, hide=True)
 
 
+def require_staff_thread(actor: Actor, thread: Thread) -> None:
+    """Staff reach a thread through the unit whose queue it is in, nothing else."""
+    require_unit_role(actor)
+    require_unit_object(actor, unit_id=thread.unit_id, municipality_id=thread.municipality_id)
+
+
+def may_assign_to(actor: Actor, thread: Thread, assignee: StaffAccount) -> None:
+    """A thread is assigned to a colleague with a role in the thread's unit."""
+    colleague_units = {r.unit_id for r in assignee.roles}
+    if (
+        not assignee.active
+        or assignee.municipality_id != thread.municipality_id
+        or thread.unit_id not in colleague_units
+    ):
+        _deny(actor, "assignee is not in the unit", assignee_id=assignee.id)
+
+
+def may_forward_to(actor: Actor, thread: Thread, unit: Unit) -> None:
+    """Forwarding moves a thread to another unit of the municipality open for dialog."""
+    if (
+        unit.municipality_id != thread.municipality_id
+        or unit.id == thread.unit_id
+        or not unit.service.open_for_dialog
+    ):
+        _deny(actor, "unit cannot receive the thread", unit_id=unit.id)
+
+
 def recipient_registrations_for_staff(
     actor: Actor, person: Person, registrations: Iterable[ServiceRecipient], today: date
 ) -> list[ServiceRecipient]:
@@ -274,12 +333,11 @@ def recipient_registrations_for_staff(
 # --- loading and logging ---------------------------------------------------------
 
 
-def load_representations(person: Person, now: datetime) -> list[Representation]:
-    from app.extensions import db
+def load_representations(session: Session, person: Person, now: datetime) -> list[Representation]:
     from app.selectors.representation import children_in_care, fullmakter_received
 
-    fullmakter = db.session.scalars(fullmakter_received(person.id, now)).unique().all()
-    children = db.session.scalars(children_in_care(person.id)).all()
+    fullmakter = session.scalars(fullmakter_received(person.id, now)).unique().all()
+    children = session.scalars(children_in_care(person.id)).all()
     return representations(person, fullmakter=fullmakter, children=children, now=now)
 
 

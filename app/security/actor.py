@@ -64,9 +64,10 @@ class Actor:
     @cached_property
     def representations(self) -> list[Representation]:
         """Everyone this resident may act for, themselves first (loaded once per request)."""
+        from app.extensions import db
         from app.security.access import load_representations
 
-        return load_representations(self.person, utcnow())
+        return load_representations(db.session, self.person, utcnow())
 
     @property
     def subject_id(self) -> int:

@@ -38,3 +38,30 @@ def children_in_care(person_id: int) -> sa.Select[tuple[Person]]:
             FamilyRelation.parental_responsibility.is_(True),
         )
     )
+
+
+def fullmakter_given(person_id: int, now: datetime) -> sa.Select[tuple[Fullmakt]]:
+    """Fullmakter the person has given that are in force at `now` (run with `.unique()`)."""
+    return (
+        sa.select(Fullmakt)
+        .where(
+            Fullmakt.grantor_id == person_id,
+            Fullmakt.ended_at.is_(None),
+            Fullmakt.valid_from <= now,
+            sa.or_(Fullmakt.valid_to.is_(None), Fullmakt.valid_to > now),
+        )
+        .options(joinedload(Fullmakt.grantee), joinedload(Fullmakt.areas))
+    )
+
+
+def parents_in_care(person_id: int) -> sa.Select[tuple[Person]]:
+    """The person's parents with parental responsibility."""
+    return (
+        sa.select(Person)
+        .join(FamilyRelation, FamilyRelation.person_id == Person.id)
+        .where(
+            FamilyRelation.related_person_id == person_id,
+            FamilyRelation.kind == RelationKind.PARENT,
+            FamilyRelation.parental_responsibility.is_(True),
+        )
+    )

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import phonenumbers
+from babel.dates import format_date, format_datetime
 from flask import Flask
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from stdnum.no import fodselsnummer
 
-from app.models import StaffRoleKind
+from app.clock import OSLO, oslo_today
+from app.models import PassOnMethod, StaffRoleKind, ThreadEvent, ThreadEventKind, ThreadStatus
 
 ROLE_LABELS = {
     StaffRoleKind.MESSAGE_COORDINATOR: _l("message coordinator"),
@@ -15,6 +21,71 @@ ROLE_LABELS = {
     StaffRoleKind.LEADER: _l("manager"),
     StaffRoleKind.MUNICIPAL_ADMIN: _l("municipal administrator"),
 }
+
+
+STATUS_LABELS = {
+    ThreadStatus.AWAITING_SERVICE: _l("Waiting for a reply from the service"),
+    ThreadStatus.INTERIM_REPLIED: _l("Interim reply sent"),
+    ThreadStatus.ANSWERED: _l("Answered"),
+    ThreadStatus.CLOSED: _l("Closed"),
+}
+PASS_ON_METHODS = {
+    PassOnMethod.PLO: _l("PLO message"),
+    PassOnMethod.PHONE: _l("phone"),
+    PassOnMethod.OTHER: _l("another way"),
+}
+
+
+def status_label(status: ThreadStatus) -> str:
+    return str(STATUS_LABELS[status])
+
+
+def event_label(event: ThreadEvent) -> str:
+    """One line of a thread's history, as staff read it."""
+    who = (
+        event.staff.full_name
+        if event.staff
+        else event.person.full_name
+        if event.person
+        else _("the service")
+    )
+    kind = event.kind
+    if kind is ThreadEventKind.CREATED:
+        return _("Thread started by %(name)s", name=who)
+    if kind is ThreadEventKind.MESSAGE:
+        return _("New message from %(name)s", name=who)
+    if kind is ThreadEventKind.INTERIM_REPLY:
+        return _("Interim reply sent by %(name)s", name=who)
+    if kind is ThreadEventKind.REPLIED:
+        return _("Reply sent by %(name)s", name=who)
+    if kind is ThreadEventKind.MARKED_URGENT:
+        return _("Marked as urgent by %(name)s", name=who)
+    if kind is ThreadEventKind.ASSIGNED:
+        assignee = event.assignee.full_name if event.assignee else "?"
+        return _("%(name)s assigned the thread to %(assignee)s", name=who, assignee=assignee)
+    if kind is ThreadEventKind.FORWARDED:
+        return _(
+            "%(name)s forwarded the thread from %(source)s to %(target)s",
+            name=who,
+            source=event.from_unit.name if event.from_unit else "?",
+            target=event.to_unit.name if event.to_unit else "?",
+        )
+    if kind is ThreadEventKind.PASSED_ON:
+        method = PASS_ON_METHODS.get(event.pass_on_method, PASS_ON_METHODS[PassOnMethod.OTHER])
+        text = _(
+            "%(name)s passed the enquiry on to %(recipient)s by %(method)s.",
+            name=who,
+            recipient=event.pass_on_recipient or "?",
+            method=method,
+        )
+        if event.answer_relayed:
+            return text + " " + _("The service relays the answer.")
+        return text + " " + _("The resident gets the answer directly.")
+    if kind is ThreadEventKind.CLOSED:
+        return _("Closed by %(name)s", name=who)
+    if kind is ThreadEventKind.JOURNALED:
+        return _("A message was journaled by %(name)s", name=who)
+    return _("Reopened by %(name)s", name=who)
 
 
 def phone(value: str | None) -> str:
@@ -36,7 +107,46 @@ def role_label(role: StaffRoleKind) -> str:
     return str(ROLE_LABELS[role])
 
 
+DAY_PATTERNS = {"en": "EEEE d MMMM"}
+DAY_PATTERN = "EEEE d. MMMM"  # bokmål and nynorsk: "mandag 23. november"
+TIME_PATTERNS = {"en": "'at' HH:mm"}
+TIME_PATTERN = "'kl.' HH:mm"
+
+
+def _locale() -> str:
+    return str(get_locale() or "nb")
+
+
+def weekday_date(value: datetime | date) -> str:
+    """ "mandag 23. november" (the year too when it is not this year), in Oslo time."""
+    if isinstance(value, datetime):
+        value = value.astimezone(OSLO).date()
+    locale = _locale()
+    pattern = DAY_PATTERNS.get(locale, DAY_PATTERN)
+    if value.year != oslo_today().year:
+        pattern += " y"
+    return format_date(value, pattern, locale=locale)
+
+
+def when(value: datetime) -> str:
+    """ "mandag 23. november kl. 14:05", in Oslo time."""
+    local = value.astimezone(OSLO)
+    locale = _locale()
+    clock = format_datetime(local, TIME_PATTERNS.get(locale, TIME_PATTERN), locale=locale)
+    return f"{weekday_date(local.date())} {clock}"
+
+
+def excerpt(text: str, length: int = 120) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(phone)
     app.add_template_filter(fnr)
+    app.add_template_filter(weekday_date)
+    app.add_template_filter(when)
+    app.add_template_filter(excerpt)
     app.add_template_global(role_label)
+    app.add_template_global(status_label)
+    app.add_template_global(event_label)

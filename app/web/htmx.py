@@ -20,9 +20,9 @@ def wants_fragment() -> bool:
 
 
 def render(
-    page: str, fragment: str | None = None, *, status: int = 200, **context: Any
+    page_template: str, fragment: str | None = None, /, *, status: int = 200, **context: Any
 ) -> Response:
-    template = fragment if fragment and wants_fragment() else page
+    template = fragment if fragment and wants_fragment() else page_template
     response = Response(render_template(template, **context), status=status, mimetype="text/html")
     response.vary.add("HX-Request")
     return response

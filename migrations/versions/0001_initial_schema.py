@@ -1090,6 +1090,7 @@ def upgrade():
             nullable=True,
         ),
         sa.Column("pass_on_recipient", sa.String(length=200), nullable=True),
+        sa.Column("answer_relayed", sa.Boolean(), nullable=True),
         sa.Column("internal_note", sa.Text(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(

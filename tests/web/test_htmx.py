@@ -7,7 +7,7 @@ from app.web.htmx import redirect, render, wants_fragment
 
 def test_render_gives_the_page_without_hx_request(app, db):
     with app.test_request_context("/"):
-        response = render("errors/404.html", fragment="_flashes.html")
+        response = render("errors/404.html", "_flashes.html")
     assert "<html" in response.get_data(as_text=True)
     assert "HX-Request" in response.headers["Vary"]
 
@@ -15,7 +15,7 @@ def test_render_gives_the_page_without_hx_request(app, db):
 def test_render_gives_the_fragment_for_an_htmx_swap(app, db):
     with app.test_request_context("/", headers={"HX-Request": "true"}):
         assert wants_fragment()
-        response = render("errors/404.html", fragment="_language.html")
+        response = render("errors/404.html", "_language.html")
     body = response.get_data(as_text=True)
     assert "<html" not in body and 'class="language"' in body
     assert "HX-Request" in response.headers["Vary"]
@@ -25,7 +25,7 @@ def test_history_restore_and_boosted_requests_get_the_full_page(app, db):
     for extra in ({"HX-History-Restore-Request": "true"}, {"HX-Boosted": "true"}):
         with app.test_request_context("/", headers={"HX-Request": "true", **extra}):
             assert not wants_fragment()
-            body = render("errors/404.html", fragment="_language.html").get_data(as_text=True)
+            body = render("errors/404.html", "_language.html").get_data(as_text=True)
         assert "<html" in body
 
 

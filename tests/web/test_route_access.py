@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
-from app.models import APPOINTMENTS_AND_PROVIDERS
+from app.models import APPOINTMENTS_AND_PROVIDERS, Message
+from app.services import messaging
 from tests import factories
-from tests.support import LoginHelper, csrf_token
+from tests.support import LoginHelper, actor_for, csrf_token
 
 ROLES = (
     "anonymous",
@@ -92,6 +94,24 @@ STAFF_PAGE = table(
     admin=302,  # no unit: sent to Administration
 )
 
+# A thread or message of the unit: only its staff and leader reach it; others see nothing.
+UNIT_OBJECT = table(
+    anonymous=LOGIN_REDIRECT,
+    residents=403,
+    staff=404,
+    staff_of_unit=200,
+    leader=200,
+    admin=302,
+)
+UNIT_ACTION = table(
+    anonymous=LOGIN_REDIRECT,
+    residents=403,
+    staff=404,
+    staff_of_unit=303,
+    leader=303,
+    admin=302,
+)
+
 Request = Callable[[Scene], tuple[str, dict[str, object] | None]]
 
 
@@ -135,6 +155,38 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ),
     ("auth.language", "POST"): (post("/language", lang="en", next="/"), everyone(303)),
     ("citizen.messages", "GET"): (get("/messages"), RESIDENT_PAGE),
+    ("citizen.compose", "GET"): (get("/messages/new"), RESIDENT_PAGE),
+    ("citizen.compose", "POST"): (
+        post("/messages/new", service_id="{service}", subject="Hei", body="Tekst"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            # Out-of-scope proxies write as themselves, and receive no service: refused.
+            residents=422,
+            resident=303,
+            proxy_in_scope=303,
+            staff=403,
+        ),
+    ),
+    ("citizen.thread", "GET"): (
+        get("/messages/{thread}"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=200,
+            proxy_in_scope=200,
+            staff=403,
+        ),
+    ),
+    ("citizen.reply", "POST"): (
+        post("/messages/{thread}/reply", body="Tillegg"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=303,
+            proxy_in_scope=303,
+            staff=403,
+        ),
+    ),
     ("citizen.appointments", "GET"): (get("/appointments"), RESIDENT_PAGE),
     ("citizen.contacts", "GET"): (get("/contacts"), RESIDENT_PAGE),
     ("citizen.profile", "GET"): (
@@ -157,6 +209,58 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         ),
     ),
     ("staff.queue", "GET"): (get("/staff/"), STAFF_PAGE),
+    ("staff.thread", "GET"): (get("/staff/threads/{thread}"), UNIT_OBJECT),
+    ("staff.reply", "POST"): (post("/staff/threads/{thread}/reply", body="Svar"), UNIT_ACTION),
+    ("staff.interim", "POST"): (
+        post(
+            "/staff/threads/{thread}/interim",
+            body="Snart",
+            next_date="2099-01-02",
+            next_time="10:00",
+        ),
+        UNIT_ACTION,
+    ),
+    ("staff.urgent", "POST"): (post("/staff/threads/{thread}/urgent", urgent="1"), UNIT_ACTION),
+    ("staff.assign", "GET"): (get("/staff/threads/{thread}/assign"), UNIT_OBJECT),
+    ("staff.forward", "GET"): (get("/staff/threads/{thread}/forward"), UNIT_OBJECT),
+    ("staff.assign", "POST"): (
+        post("/staff/threads/{thread}/assign", assignee_id="{colleague}"),
+        UNIT_ACTION,
+    ),
+    ("staff.forward", "POST"): (
+        post("/staff/threads/{thread}/forward", unit_id="{other_unit}"),
+        UNIT_ACTION,
+    ),
+    ("staff.pass_on", "POST"): (
+        post(
+            "/staff/threads/{thread}/pass-on",
+            method="phone",
+            recipient="Fastlegen",
+            relayed="no",
+            body="Sendt videre",
+        ),
+        UNIT_ACTION,
+    ),
+    ("staff.close", "POST"): (post("/staff/threads/{thread}/close"), UNIT_ACTION),
+    ("staff.journal", "POST"): (post("/staff/messages/{message}/journal"), UNIT_ACTION),
+    ("staff.journal_note", "GET"): (get("/staff/messages/{message}/journal"), UNIT_OBJECT),
+    ("staff.compose", "GET"): (get("/staff/messages/new"), STAFF_PAGE),
+    ("staff.compose", "POST"): (
+        post("/staff/messages/new", person_id="{resident}", subject="Hei", body="Tekst"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=403,
+            staff=422,  # not a recipient of their unit: refused, nothing written
+            staff_of_unit=303,
+            leader=303,
+            admin=302,
+        ),
+    ),
+    ("staff.welcome", "GET"): (get("/staff/welcome"), STAFF_PAGE),
+    ("staff.welcome", "POST"): (
+        post("/staff/welcome", subject="Velkommen", body="Hei"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=303, admin=302),
+    ),
     ("staff.recipients", "GET"): (get("/staff/recipients"), STAFF_PAGE),
     ("staff.recipient", "GET"): (
         get("/staff/recipients/{resident}"),
@@ -265,13 +369,35 @@ def test_route_by_role(
 ):
     make_request, expected = ROUTES[route]
     _sign_in(role, db, login, world)
-    scene = Scene(world, {"resident": world.resident.id, "unit": world.unit.id})
+    thread = messaging.thread_start(
+        db,
+        actor_for(db, world.resident),
+        service_id=world.nursing.id,
+        subject="Spørsmål fra Rita",
+        body="Hei fra Rita",
+        submission_key=None,
+        now=utcnow(),
+    )
+    message = db.scalars(sa.select(Message).where(Message.thread_id == thread.id)).one()
+    scene = Scene(
+        world,
+        {
+            "resident": world.resident.id,
+            "unit": world.unit.id,
+            "other_unit": world.other_unit.id,
+            "service": world.nursing.id,
+            "thread": thread.id,
+            "message": message.id,
+            "colleague": world.employee.id,
+        },
+    )
     path, data = make_request(scene)
     if route[1] == "GET":
         response = client.get(path)
     else:
         body = dict(data or {})
         body.setdefault("csrf_token", csrf_token(client, "/auth/logged-out"))
+        body.setdefault("submission_key", f"{route[0]}-{role}")
         response = client.post(path, data=body)
     body = response.get_data(as_text=True)
     response.close()
@@ -280,3 +406,4 @@ def test_route_by_role(
     )
     if role not in SEES_RESIDENT and route not in REGISTER_LISTING:
         assert RESIDENT_NAME not in body
+        assert "Hei fra Rita" not in body

@@ -53,3 +53,102 @@ def test_staff_pages_need_the_same_statements_for_1_and_50_recipients(
     with counter:
         assert client.get(path).status_code == 200
     assert 0 < counter.count == few <= LIMIT, counter.statements
+
+
+def _threads(db, world, n: int, messages_each: int = 1) -> list:
+    from app.clock import utcnow
+    from app.services import messaging
+    from tests.support import actor_for
+
+    resident = actor_for(db, world.resident)
+    made = []
+    for i in range(n):
+        thread = messaging.thread_start(
+            db,
+            resident,
+            service_id=world.nursing.id,
+            subject=f"Emne {i}",
+            body="Tekst",
+            submission_key=None,
+            now=utcnow(),
+        )
+        for _ in range(messages_each - 1):
+            messaging.thread_reply_resident(
+                db, resident, thread=thread, body="Mer", submission_key=None, now=utcnow()
+            )
+        made.append(thread)
+    return made
+
+
+def _same_for_1_and_50(client, counter, path_for_1, grow_to_50, path_for_50=None):
+    client.get(path_for_1)
+    with counter:
+        assert client.get(path_for_1).status_code == 200
+    few = counter.count
+    grow_to_50()
+    with counter:
+        assert client.get(path_for_50 or path_for_1).status_code == 200
+    assert 0 < counter.count == few <= LIMIT, counter.statements
+
+
+def test_inbox_needs_the_same_statements_for_1_and_50_threads(client, db, login, world, counter):
+    _threads(db, world, 1)
+    login.resident(world.proxy, acting_for=world.resident)
+    _same_for_1_and_50(client, counter, "/messages", lambda: _threads(db, world, 49))
+
+
+def test_queue_needs_the_same_statements_for_1_and_50_threads(client, db, login, world, counter):
+    from app.services import messaging
+    from tests.support import actor_for
+
+    first, continuing = _threads(db, world, 2)
+    messaging.thread_close(db, actor_for(db, world.coordinator), thread=first, now=first.created_at)
+    continuing.continues_thread_id = first.id
+    db.flush()
+    login.staff(world.coordinator)
+
+    def grow():
+        made = _threads(db, world, 48)
+        # Some continue earlier threads, some are assigned: still a fixed number.
+        for thread in made[:10]:
+            thread.continues_thread_id = first.id
+        for thread in made[10:20]:
+            messaging.thread_assign(
+                db,
+                actor_for(db, world.coordinator),
+                thread=thread,
+                assignee_id=world.employee.id,
+                note=None,
+                now=thread.created_at,
+            )
+        db.flush()
+
+    _same_for_1_and_50(client, counter, "/staff/", grow)
+
+
+def test_thread_pages_need_the_same_statements_for_1_and_50_messages(
+    client, db, login, world, counter
+):
+    (short,) = _threads(db, world, 1)
+    long_threads = []
+    login.resident(world.resident)
+    _same_for_1_and_50(
+        client,
+        counter,
+        f"/messages/{short.id}",
+        lambda: long_threads.extend(_threads(db, world, 1, messages_each=50)),
+        path_for_50=None,
+    )
+    with counter:
+        assert client.get(f"/messages/{long_threads[0].id}").status_code == 200
+    resident_count = counter.count
+    login.staff(world.coordinator)
+    client.get(f"/staff/threads/{short.id}")
+    with counter:
+        client.get(f"/staff/threads/{short.id}")
+    staff_short = counter.count
+    client.get(f"/staff/threads/{long_threads[0].id}")  # the first visit also marks it seen
+    with counter:
+        client.get(f"/staff/threads/{long_threads[0].id}")
+    assert resident_count <= LIMIT
+    assert counter.count == staff_short, counter.statements

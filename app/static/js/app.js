@@ -10,3 +10,8 @@ document.querySelectorAll("[popovertarget]").forEach((button) => {
     button.setAttribute("aria-expanded", String(event.newState === "open"));
   });
 });
+
+// Print buttons (journal notes).
+document.querySelectorAll("[data-print]").forEach((button) => {
+  button.addEventListener("click", () => window.print());
+});

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, url_for
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
-from app.clock import oslo_today
+from app.clock import oslo_today, utcnow
 from app.extensions import db, login_manager
-from app.models import UsageAction
+from app.models import Thread, UsageAction
 from app.security import access
 from app.security.access import Scope
+from app.selectors import threads
 from app.selectors.people import person_by_id, services_received
+from app.services import messaging
 from app.services.audit import usage_log_add
+from app.services.messaging import MessagingError
 from app.services.sessions import session_act_for
-from app.web.citizen.forms import ActForForm
+from app.web.citizen.forms import ActForForm, ComposeForm, ReplyForm
 from app.web.citizen.shell import ResidentShell
+from app.web.filters import weekday_date
 from app.web.htmx import redirect as hx_redirect
-from app.web.htmx import render
+from app.web.htmx import render, wants_fragment
+from app.web.messaging_text import refusal
 from app.web.utils import safe_next
 
 bp = Blueprint("citizen", __name__)
@@ -47,7 +53,121 @@ def resident_shell() -> Response | None:
 @bp.get("/messages")
 def messages() -> Response:
     rep = access.require_scope(current_user, Scope.MESSAGES)
-    return render("citizen/messages.html", subject=rep.subject)
+    page = threads.inbox(
+        db.session, rep.subject.id, current_user.person.id, cursor=request.args.get("after")
+    )
+    return render(
+        "citizen/messages.html", "citizen/_inbox_page.html", subject=rep.subject, page=page
+    )
+
+
+@bp.route("/messages/new", methods=["GET", "POST"])
+def compose() -> Response:
+    rep = access.require_scope(current_user, Scope.MESSAGES)
+    registrations = db.session.scalars(
+        threads.writable_services(rep.subject.id, oslo_today())
+    ).all()
+    form = ComposeForm()
+    form.service_id.choices = [SelectChoice(r.service_id, r.service.name) for r in registrations]
+    if request.method == "GET":
+        chosen = request.args.get("service", type=int)
+        if chosen in {r.service_id for r in registrations} or len(registrations) == 1:
+            form.service_id.data = chosen or registrations[0].service_id
+        form.continues.data = request.args.get("continues", "")
+        form.subject.data = request.args.get("subject", "")[: messaging.SUBJECT_MAX]
+    elif form.validate_on_submit():
+        try:
+            thread = messaging.thread_start(
+                db.session,
+                current_user,
+                service_id=form.service_id.data,
+                subject=form.subject.data,
+                body=form.body.data,
+                submission_key=form.submission_key.data,
+                now=utcnow(),
+                continues_thread_id=_int_or_none(form.continues.data),
+            )
+        except MessagingError as refused:
+            form.form_errors.append(refusal(refused.code))
+        else:
+            if thread.reply_deadline is not None:
+                flash(
+                    _(
+                        "Your message has been sent. Reply expected by %(date)s.",
+                        date=weekday_date(thread.reply_deadline),
+                    ),
+                    "success",
+                )
+            return redirect(url_for("citizen.thread", thread_id=thread.id), code=303)
+    received = []
+    if not registrations:
+        received = db.session.scalars(services_received(rep.subject.id, oslo_today())).all()
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "citizen/compose.html",
+        status=status,
+        form=form,
+        subject=rep.subject,
+        registrations=registrations,
+        received=received,
+    )
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _thread_or_404(thread_id: int) -> Thread:
+    thread = db.session.scalars(threads.thread_with_context(thread_id)).one_or_none()
+    if thread is None:
+        abort(404)
+    access.require_resident_thread(current_user, thread)
+    return thread
+
+
+@bp.get("/messages/<int:thread_id>")
+def thread(thread_id: int) -> Response:
+    thread = _thread_or_404(thread_id)
+    messaging.thread_opened_by_resident(db.session, current_user, thread=thread, now=utcnow())
+    return _thread_page(thread, ReplyForm())
+
+
+def _thread_page(thread: Thread, form: ReplyForm, *, status: int = 200) -> Response:
+    messages = db.session.scalars(threads.thread_messages(thread.id)).all()
+    return render(
+        "citizen/thread.html",
+        "citizen/_thread_body.html",
+        status=status,
+        thread=thread,
+        messages=messages,
+        form=form,
+    )
+
+
+@bp.post("/messages/<int:thread_id>/reply")
+def reply(thread_id: int) -> Response:
+    thread = _thread_or_404(thread_id)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            messaging.thread_reply_resident(
+                db.session,
+                current_user,
+                thread=thread,
+                body=form.body.data,
+                submission_key=form.submission_key.data,
+                now=utcnow(),
+            )
+        except MessagingError as refused:
+            form.body.errors.append(refusal(refused.code))
+        else:
+            if not wants_fragment():
+                return redirect(url_for("citizen.thread", thread_id=thread.id), code=303)
+            return _thread_page(thread, ReplyForm(formdata=None))
+    return _thread_page(thread, form, status=422)
 
 
 @bp.get("/appointments")
@@ -60,7 +180,12 @@ def appointments() -> Response:
 def contacts() -> Response:
     rep = access.require_any_scope(current_user, Scope.MESSAGES, Scope.APPOINTMENTS)
     registrations = db.session.scalars(services_received(rep.subject.id, oslo_today())).all()
-    return render("citizen/contacts.html", subject=rep.subject, registrations=registrations)
+    return render(
+        "citizen/contacts.html",
+        subject=rep.subject,
+        registrations=registrations,
+        may_write=Scope.MESSAGES in rep.scopes,
+    )
 
 
 @bp.get("/profile")

@@ -1,25 +1,54 @@
-"""The staff side: the active unit's queue and recipients."""
+"""The staff side: the active unit's message queue, threads and their actions, recipients."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, request, url_for
-from flask_login import current_user
-from werkzeug.wrappers import Response
+from datetime import datetime, time
 
-from app.clock import oslo_today
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from app.clock import OSLO, oslo_today, utcnow
 from app.extensions import db, login_manager
-from app.models import UsageAction
+from app.models import Message, PassOnMethod, Thread, UsageAction
 from app.security import access
+from app.selectors import threads
 from app.selectors.staff import registrations_of, unit_recipients
+from app.services import messaging
 from app.services.audit import usage_log_add
+from app.services.messaging import MessagingError
 from app.services.sessions import session_choose_unit
 from app.web.htmx import render
-from app.web.staff.forms import ChooseUnitForm
+from app.web.messaging_text import refusal
+from app.web.staff.forms import (
+    AssignForm,
+    ChooseUnitForm,
+    ForwardForm,
+    InterimReplyForm,
+    PassOnForm,
+    SimpleForm,
+    StaffComposeForm,
+    StaffReplyForm,
+    UrgentForm,
+    WelcomeForm,
+)
 from app.web.staff.shell import StaffShell
+from app.workdays import add_working_days
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 UNIT_FREE_ENDPOINTS = {"staff.choose_unit"}
+
+WELCOME_SUBJECT = _l("Welcome to digital dialog")
+WELCOME_BODY = _l(
+    "Hello. You can now write to us here, and we answer on working days. "
+    "Do not use messages for anything urgent: call us, or 116 117 for the emergency room. "
+    "Best regards, %(unit)s"
+)
 
 
 @bp.before_request
@@ -38,9 +67,321 @@ def staff_shell() -> Response | None:
     return None
 
 
+# --- the queue ------------------------------------------------------------------------
+
+
 @bp.get("/")
 def queue() -> Response:
-    return render("staff/queue.html")
+    page = threads.unit_queue(
+        db.session, current_user.active_unit_id, cursor=request.args.get("after")
+    )
+    return render("staff/queue.html", "staff/_queue_page.html", page=page, now=utcnow())
+
+
+# --- a thread and its actions ------------------------------------------------------
+
+
+def _thread(thread_id: int) -> Thread:
+    thread = db.session.scalars(threads.thread_with_context(thread_id)).one_or_none()
+    if thread is None:
+        abort(404)
+    access.require_staff_thread(current_user, thread)
+    return thread
+
+
+def _interim_defaults() -> InterimReplyForm:
+    form = InterimReplyForm(formdata=None)
+    form.next_date.data = add_working_days(oslo_today(), 1)
+    form.next_time.data = time(15, 0)
+    return form
+
+
+def _thread_page(thread: Thread, *, status: int = 200, **forms: FlaskForm) -> Response:
+    """The thread as staff see it; every view of it is in the resident's usage log."""
+    messaging.thread_opened_by_staff(db.session, current_user, thread=thread, now=utcnow())
+    messages = db.session.scalars(threads.thread_messages(thread.id)).all()
+    events = db.session.scalars(threads.thread_events(thread.id)).all()
+    return render(
+        "staff/thread.html",
+        status=status,
+        thread=thread,
+        messages=messages,
+        events=events,
+        now=utcnow(),
+        reply_form=forms.get("reply") or StaffReplyForm(formdata=None),
+        interim_form=forms.get("interim") or _interim_defaults(),
+        pass_on_form=forms.get("pass_on") or PassOnForm(formdata=None),
+        simple_form=SimpleForm(formdata=None),
+        open_action=forms.get("open_action", "reply"),
+    )
+
+
+def _colleague_choices(thread: Thread) -> list[SelectChoice]:
+    colleagues = db.session.scalars(threads.unit_colleagues(thread.unit_id)).all()
+    return [SelectChoice(c.id, c.full_name) for c in colleagues]
+
+
+def _unit_choices(thread: Thread) -> list[SelectChoice]:
+    units = db.session.scalars(
+        threads.forward_targets(thread.municipality_id, thread.unit_id)
+    ).all()
+    return [SelectChoice(u.id, f"{u.name} ({u.service.name})") for u in units]
+
+
+def _label(choices: list[SelectChoice], value: object) -> str:
+    return next(str(c.label) for c in choices if c.value == value)
+
+
+def _done(thread: Thread, message: str) -> Response:
+    flash(message, "success")
+    return redirect(url_for("staff.thread", thread_id=thread.id), code=303)
+
+
+@bp.get("/threads/<int:thread_id>")
+def thread(thread_id: int) -> Response:
+    return _thread_page(_thread(thread_id))
+
+
+@bp.post("/threads/<int:thread_id>/reply")
+def reply(thread_id: int) -> Response:
+    thread = _thread(thread_id)
+    form = StaffReplyForm()
+    if form.validate_on_submit():
+        try:
+            messaging.thread_reply_staff(
+                db.session,
+                current_user,
+                thread=thread,
+                body=form.body.data,
+                submission_key=form.submission_key.data,
+                now=utcnow(),
+            )
+        except MessagingError as refused:
+            form.body.errors.append(refusal(refused.code))
+        else:
+            return _done(thread, _("The reply has been sent."))
+    return _thread_page(thread, status=422, reply=form)
+
+
+@bp.post("/threads/<int:thread_id>/interim")
+def interim(thread_id: int) -> Response:
+    thread = _thread(thread_id)
+    form = InterimReplyForm()
+    if form.validate_on_submit():
+        next_answer = datetime.combine(form.next_date.data, form.next_time.data, tzinfo=OSLO)
+        try:
+            messaging.thread_reply_staff(
+                db.session,
+                current_user,
+                thread=thread,
+                body=form.body.data,
+                submission_key=form.submission_key.data,
+                now=utcnow(),
+                next_answer_at=next_answer,
+            )
+        except MessagingError as refused:
+            target = form.next_date if refused.code == "next_answer_in_past" else form.body
+            target.errors.append(refusal(refused.code))
+        else:
+            return _done(thread, _("The interim reply has been sent."))
+    return _thread_page(thread, status=422, interim=form, open_action="interim")
+
+
+@bp.post("/threads/<int:thread_id>/urgent")
+def urgent(thread_id: int) -> Response:
+    thread = _thread(thread_id)
+    form = UrgentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    urgent = form.urgent.data == "1"
+    messaging.thread_set_urgent(
+        db.session, current_user, thread=thread, urgent=urgent, now=utcnow()
+    )
+    return _done(thread, _("Marked as urgent.") if urgent else _("No longer marked as urgent."))
+
+
+def _action_page(thread: Thread, page: str, fragment: str, form: FlaskForm, *, status=200):
+    """Tildel and Videresend get a page of their own (loaded in place with htmx)."""
+    messaging.thread_opened_by_staff(db.session, current_user, thread=thread, now=utcnow())
+    return render(page, fragment, status=status, thread=thread, form=form)
+
+
+@bp.route("/threads/<int:thread_id>/assign", methods=["GET", "POST"])
+def assign(thread_id: int) -> Response:
+    thread = _thread(thread_id)
+    form = AssignForm()
+    form.assignee_id.choices = _colleague_choices(thread)
+    if form.validate_on_submit():
+        try:
+            messaging.thread_assign(
+                db.session,
+                current_user,
+                thread=thread,
+                assignee_id=form.assignee_id.data,
+                note=form.note.data,
+                now=utcnow(),
+            )
+        except MessagingError as refused:
+            form.assignee_id.errors.append(refusal(refused.code))
+        else:
+            name = _label(form.assignee_id.choices, form.assignee_id.data)
+            return _done(thread, _("Assigned to %(name)s.", name=name))
+    status = 422 if form.is_submitted() else 200
+    return _action_page(thread, "staff/assign.html", "staff/_assign_form.html", form, status=status)
+
+
+@bp.route("/threads/<int:thread_id>/forward", methods=["GET", "POST"])
+def forward(thread_id: int) -> Response:
+    thread = _thread(thread_id)
+    form = ForwardForm()
+    form.unit_id.choices = _unit_choices(thread)
+    if form.validate_on_submit():
+        try:
+            messaging.thread_forward(
+                db.session,
+                current_user,
+                thread=thread,
+                unit_id=form.unit_id.data,
+                note=form.note.data,
+                now=utcnow(),
+            )
+        except MessagingError as refused:
+            form.unit_id.errors.append(refusal(refused.code))
+        else:
+            name = _label(form.unit_id.choices, form.unit_id.data)
+            flash(_("The thread has been forwarded to %(unit)s.", unit=name), "success")
+            return redirect(url_for("staff.queue"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return _action_page(
+        thread, "staff/forward.html", "staff/_forward_form.html", form, status=status
+    )
+
+
+@bp.post("/threads/<int:thread_id>/pass-on")
+def pass_on(thread_id: int) -> Response:
+    thread = _thread(thread_id)
+    form = PassOnForm()
+    if form.validate_on_submit():
+        try:
+            messaging.thread_pass_on(
+                db.session,
+                current_user,
+                thread=thread,
+                method=PassOnMethod(form.method.data),
+                recipient=form.recipient.data,
+                relayed=form.relayed.data == "yes",
+                body=form.body.data,
+                submission_key=form.submission_key.data,
+                now=utcnow(),
+            )
+        except MessagingError as refused:
+            form.body.errors.append(refusal(refused.code))
+        else:
+            return _done(thread, _("Recorded as passed on, and the resident has been told."))
+    return _thread_page(thread, status=422, pass_on=form, open_action="pass_on")
+
+
+@bp.post("/threads/<int:thread_id>/close")
+def close(thread_id: int) -> Response:
+    thread = _thread(thread_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    messaging.thread_close(db.session, current_user, thread=thread, now=utcnow())
+    flash(_("The thread is closed."), "success")
+    return redirect(url_for("staff.queue"), code=303)
+
+
+def _message(message_id: int) -> tuple[Message, Thread]:
+    message = db.session.get(Message, message_id)
+    if message is None:
+        abort(404)
+    return message, _thread(message.thread_id)
+
+
+@bp.post("/messages/<int:message_id>/journal")
+def journal(message_id: int) -> Response:
+    message, thread = _message(message_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    messaging.message_journal(db.session, current_user, message=message, now=utcnow())
+    return _done(thread, _("The message is marked as journaled."))
+
+
+@bp.get("/messages/<int:message_id>/journal")
+def journal_note(message_id: int) -> Response:
+    """A printable journal note for one message."""
+    message, thread = _message(message_id)
+    messaging.thread_opened_by_staff(db.session, current_user, thread=thread, now=utcnow())
+    loaded = db.session.scalars(
+        threads.thread_messages(thread.id).where(Message.id == message.id)
+    ).one()
+    return render("staff/journal_note.html", thread=thread, message=loaded)
+
+
+# --- writing to residents ---------------------------------------------------------------
+
+
+@bp.route("/messages/new", methods=["GET", "POST"])
+def compose() -> Response:
+    terms = current_app.config["TERMS_VERSION"]
+    people = db.session.scalars(
+        threads.digitally_active_recipients(current_user.active_unit_id, terms, oslo_today())
+    ).all()
+    form = StaffComposeForm()
+    form.person_id.choices = [SelectChoice(p.id, p.full_name) for p in people]
+    if request.method == "GET" and request.args.get("person", type=int):
+        form.person_id.data = request.args.get("person", type=int)
+    if form.validate_on_submit():
+        try:
+            thread = messaging.staff_thread_start(
+                db.session,
+                current_user,
+                person_id=form.person_id.data,
+                subject=form.subject.data,
+                body=form.body.data,
+                submission_key=form.submission_key.data,
+                now=utcnow(),
+                terms_version=terms,
+            )
+        except MessagingError as refused:
+            form.person_id.errors.append(refusal(refused.code))
+        else:
+            return _done(thread, _("The message has been sent."))
+    status = 422 if form.is_submitted() else 200
+    return render("staff/compose.html", status=status, form=form, people=people)
+
+
+@bp.route("/welcome", methods=["GET", "POST"])
+def welcome() -> Response:
+    terms = current_app.config["TERMS_VERSION"]
+    unit_name = g.shell.active_unit.name
+    form = WelcomeForm()
+    if request.method == "GET":
+        form.subject.data = str(WELCOME_SUBJECT)
+        form.body.data = str(WELCOME_BODY) % {"unit": unit_name}
+    elif form.validate_on_submit():
+        try:
+            sent = messaging.welcome_send(
+                db.session,
+                current_user,
+                subject=form.subject.data,
+                body=form.body.data,
+                terms_version=terms,
+                now=utcnow(),
+            )
+        except MessagingError as refused:
+            form.body.errors.append(refusal(refused.code))
+        else:
+            flash(_("Welcome message sent to %(count)d recipients.", count=len(sent)), "success")
+            return redirect(url_for("staff.queue"), code=303)
+    waiting = db.session.scalars(
+        threads.welcome_recipients(current_user.active_unit_id, terms, oslo_today())
+    ).all()
+    status = 422 if form.is_submitted() else 200
+    return render("staff/welcome.html", status=status, form=form, waiting=waiting)
+
+
+# --- the unit and its recipients -----------------------------------------------------
 
 
 @bp.route("/unit", methods=["GET", "POST"])
@@ -82,3 +423,19 @@ def recipient(person_id: int) -> Response:
         object_id=person.id,
     )
     return render("staff/recipient.html", person=person, registrations=visible)
+
+
+def deadline_state(deadline: datetime | None, now: datetime) -> str | None:
+    """'overdue' or 'today' for the queue's marks (Oslo dates)."""
+    if deadline is None:
+        return None
+    if deadline < now:
+        return "overdue"
+    if deadline.astimezone(OSLO).date() == now.astimezone(OSLO).date():
+        return "today"
+    return None
+
+
+@bp.app_template_global()
+def staff_deadline_state(deadline: datetime | None, now: datetime) -> str | None:
+    return deadline_state(deadline, now)

@@ -1,0 +1,303 @@
+"""Reads for message threads: the inbox, a thread, the unit's queue, triage choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from app.models import (
+    Consent,
+    Message,
+    MessageKind,
+    Person,
+    Service,
+    ServiceRecipient,
+    StaffAccount,
+    StaffRole,
+    Thread,
+    ThreadEvent,
+    ThreadRead,
+    ThreadStatus,
+    Unit,
+)
+from app.selectors import paging
+
+INBOX_PAGE = 20
+QUEUE_PAGE = 25
+OPEN_STATUSES = (ThreadStatus.AWAITING_SERVICE, ThreadStatus.INTERIM_REPLIED)
+
+
+def _current(today: date) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        ServiceRecipient.valid_from <= today,
+        sa.or_(ServiceRecipient.valid_to.is_(None), ServiceRecipient.valid_to >= today),
+    )
+
+
+# --- residents -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    thread: Thread
+    service_name: str
+    excerpt: str
+    unread: bool
+
+
+INBOX_KEY = (datetime, int)
+
+
+def _last_body() -> sa.ScalarSelect[str]:
+    return (
+        sa.select(Message.body)
+        .where(Message.thread_id == Thread.id)
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(1)
+        .correlate(Thread)
+        .scalar_subquery()
+    )
+
+
+def inbox(
+    session: Session, person_id: int, reader_id: int, *, cursor: str | None = None
+) -> paging.Page[InboxRow]:
+    """The person's threads, newest activity first, one statement per page."""
+    keys = ((Thread.last_activity_at, True), (Thread.id, True))
+    statement = (
+        sa.select(Thread, Service.name, _last_body(), ThreadRead.read_at)
+        .join(Service, Service.id == Thread.service_id)
+        .outerjoin(
+            ThreadRead,
+            sa.and_(ThreadRead.thread_id == Thread.id, ThreadRead.person_id == reader_id),
+        )
+        .where(Thread.person_id == person_id)
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+        .limit(INBOX_PAGE + 1)
+    )
+    position = paging.decode(cursor, INBOX_KEY)
+    if position is not None:
+        statement = statement.where(paging.after(keys, position))
+    rows = [
+        InboxRow(
+            thread=thread,
+            service_name=service_name,
+            excerpt=body or "",
+            unread=read_at is None or read_at < thread.last_activity_at,
+        )
+        for thread, service_name, body, read_at in session.execute(statement)
+    ]
+    return paging.paginate(rows, INBOX_PAGE, lambda r: (r.thread.last_activity_at, r.thread.id))
+
+
+def thread_with_context(thread_id: int) -> sa.Select[tuple[Thread]]:
+    return (
+        sa.select(Thread)
+        .where(Thread.id == thread_id)
+        .options(
+            joinedload(Thread.service),
+            joinedload(Thread.unit),
+            joinedload(Thread.person),
+            joinedload(Thread.assignee),
+        )
+    )
+
+
+def thread_messages(thread_id: int) -> sa.Select[tuple[Message]]:
+    return (
+        sa.select(Message)
+        .where(Message.thread_id == thread_id)
+        .options(
+            joinedload(Message.author_person),
+            joinedload(Message.on_behalf_of),
+            joinedload(Message.author_staff),
+            joinedload(Message.author_unit),
+        )
+        .order_by(Message.sent_at, Message.id)
+    )
+
+
+def writable_services(subject_id: int, today: date) -> sa.Select[tuple[ServiceRecipient]]:
+    """Services the person receives that are open for digital dialog (Skriv melding)."""
+    return (
+        sa.select(ServiceRecipient)
+        .join(Service, Service.id == ServiceRecipient.service_id)
+        .where(
+            ServiceRecipient.person_id == subject_id,
+            Service.open_for_dialog.is_(True),
+            _current(today),
+        )
+        .options(joinedload(ServiceRecipient.service), joinedload(ServiceRecipient.unit))
+        .order_by(Service.name)
+    )
+
+
+# --- staff -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    thread: Thread
+    person_name: str
+    service_name: str
+    assignee_name: str | None
+    earlier_participants: tuple[str, ...]
+
+
+QUEUE_KEY = (bool, bool, datetime, int)
+
+
+def unit_queue(
+    session: Session, unit_id: int, *, cursor: str | None = None
+) -> paging.Page[QueueRow]:
+    """New and unhandled threads of a unit: urgent first, then new, then by deadline.
+
+    Two statements per page whatever its size: the threads, and who took part in the
+    earlier threads that some of them continue.
+    """
+    person_name = (Person.given_name + " " + Person.family_name).label("person_name")
+    assignee = sa.orm.aliased(StaffAccount)
+    keys = (
+        (Thread.urgent, True),
+        (Thread.unread_by_staff, True),
+        (Thread.reply_deadline, False),
+        (Thread.id, False),
+    )
+    statement = (
+        sa.select(Thread, person_name, Service.name, assignee.full_name)
+        .join(Person, Person.id == Thread.person_id)
+        .join(Service, Service.id == Thread.service_id)
+        .outerjoin(assignee, assignee.id == Thread.assignee_staff_id)
+        .where(Thread.unit_id == unit_id, Thread.status.in_(OPEN_STATUSES))
+        .order_by(
+            Thread.urgent.desc(),
+            Thread.unread_by_staff.desc(),
+            Thread.reply_deadline.asc(),
+            Thread.id.asc(),
+        )
+        .limit(QUEUE_PAGE + 1)
+    )
+    position = paging.decode(cursor, QUEUE_KEY)
+    if position is not None:
+        statement = statement.where(paging.after(keys, position))
+    fetched = session.execute(statement).all()
+    earlier_ids = {t.continues_thread_id for t, *_ in fetched if t.continues_thread_id}
+    participants = earlier_participants(session, earlier_ids)
+    rows = [
+        QueueRow(
+            thread=thread,
+            person_name=name,
+            service_name=service_name,
+            assignee_name=assignee_name,
+            earlier_participants=participants.get(thread.continues_thread_id, ()),
+        )
+        for thread, name, service_name, assignee_name in fetched
+    ]
+    return paging.paginate(
+        rows,
+        QUEUE_PAGE,
+        lambda r: (r.thread.urgent, r.thread.unread_by_staff, r.thread.reply_deadline, r.thread.id),
+    )
+
+
+def earlier_participants(session: Session, thread_ids: set[int]) -> dict[int, tuple[str, ...]]:
+    """Who wrote in each of the given threads: staff and the resident's side, by name."""
+    if not thread_ids:
+        return {}
+    staff_name = StaffAccount.full_name
+    person_name = Person.given_name + " " + Person.family_name
+    rows = session.execute(
+        sa.select(Message.thread_id, sa.func.coalesce(staff_name, person_name))
+        .outerjoin(StaffAccount, StaffAccount.id == Message.author_staff_id)
+        .outerjoin(Person, Person.id == Message.author_person_id)
+        .where(Message.thread_id.in_(thread_ids))
+        .distinct()
+    ).all()
+    found: dict[int, list[str]] = {}
+    for thread_id, name in rows:
+        found.setdefault(thread_id, []).append(name)
+    return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
+def thread_events(thread_id: int) -> sa.Select[tuple[ThreadEvent]]:
+    return (
+        sa.select(ThreadEvent)
+        .where(ThreadEvent.thread_id == thread_id)
+        .options(
+            joinedload(ThreadEvent.staff),
+            joinedload(ThreadEvent.person),
+            joinedload(ThreadEvent.assignee),
+            joinedload(ThreadEvent.from_unit),
+            joinedload(ThreadEvent.to_unit),
+        )
+        .order_by(ThreadEvent.at, ThreadEvent.id)
+    )
+
+
+def unit_colleagues(unit_id: int) -> sa.Select[tuple[StaffAccount]]:
+    """Active staff with a role in the unit (whom a thread can be assigned to)."""
+    return (
+        sa.select(StaffAccount)
+        .join(StaffRole, StaffRole.staff_id == StaffAccount.id)
+        .where(StaffRole.unit_id == unit_id, StaffAccount.active.is_(True))
+        .distinct()
+        .order_by(StaffAccount.full_name)
+    )
+
+
+def forward_targets(municipality_id: int, exclude_unit_id: int) -> sa.Select[tuple[Unit]]:
+    """Other units of the municipality whose service is open for digital dialog."""
+    return (
+        sa.select(Unit)
+        .join(Service, Service.id == Unit.service_id)
+        .where(
+            Unit.municipality_id == municipality_id,
+            Unit.id != exclude_unit_id,
+            Service.open_for_dialog.is_(True),
+        )
+        .options(joinedload(Unit.service))
+        .order_by(Unit.name)
+    )
+
+
+def _consented(terms_version: str) -> sa.ColumnElement[bool]:
+    return (
+        sa.select(Consent.id)
+        .where(
+            Consent.person_id == Person.id,
+            Consent.terms_version == terms_version,
+            Consent.withdrawn_at.is_(None),
+        )
+        .exists()
+    )
+
+
+def digitally_active_recipients(
+    unit_id: int, terms_version: str, today: date
+) -> sa.Select[tuple[Person]]:
+    """The unit's current recipients who can read messages (for Ny melding)."""
+    return (
+        sa.select(Person)
+        .join(ServiceRecipient, ServiceRecipient.person_id == Person.id)
+        .where(ServiceRecipient.unit_id == unit_id, _current(today), _consented(terms_version))
+        .distinct()
+        .order_by(Person.family_name, Person.given_name, Person.id)
+    )
+
+
+def welcome_recipients(unit_id: int, terms_version: str, today: date) -> sa.Select[tuple[Person]]:
+    """Digitally active current recipients of the unit who have had no welcome message."""
+    had_welcome = (
+        sa.select(Thread.id)
+        .join(Message, Message.thread_id == Thread.id)
+        .where(
+            Thread.person_id == Person.id,
+            Thread.unit_id == unit_id,
+            Message.kind == MessageKind.WELCOME,
+        )
+        .exists()
+    )
+    return digitally_active_recipients(unit_id, terms_version, today).where(~had_welcome)

@@ -1,0 +1,100 @@
+"""Writing notices to the outbox, in the same transaction as the event they announce.
+
+Who gets one follows the contact settings (PRODUCT.md 4.6 and 4.9): the person the event
+concerns, at their own level, and everyone who represents them with the notices scope and
+chose "samme varsler for andre du representerer", at their own level. One notice per
+person per event. Delivery is the outbox worker's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.models import (
+    ContactSettings,
+    Notice,
+    NoticeChannel,
+    NoticeEvent,
+    NoticeLevel,
+    Person,
+)
+from app.security import access
+from app.selectors.representation import fullmakter_given, parents_in_care
+
+LEVELS_FOR_EVENT = {
+    NoticeEvent.NEW_MESSAGE: {NoticeLevel.NORMAL, NoticeLevel.ALL},
+    NoticeEvent.VISIT_COMPLETED: {NoticeLevel.ALL},
+}
+
+
+def wants_notice(settings: ContactSettings, event: NoticeEvent, *, for_someone_else: bool) -> bool:
+    if for_someone_else and not settings.same_for_represented:
+        return False
+    return settings.level in LEVELS_FOR_EVENT[event]
+
+
+def notice_address(settings: ContactSettings) -> tuple[NoticeChannel, str] | None:
+    """The preferred channel if it has an address, else the other one, else none."""
+    by_channel = {NoticeChannel.SMS: settings.mobile, NoticeChannel.EMAIL: settings.email}
+    preferred = settings.channel
+    other = NoticeChannel.EMAIL if preferred is NoticeChannel.SMS else NoticeChannel.SMS
+    for channel in (preferred, other):
+        if by_channel[channel]:
+            return channel, by_channel[channel]
+    return None
+
+
+def notices_for_event(
+    session: Session,
+    *,
+    subject: Person,
+    event: NoticeEvent,
+    event_key: str,
+    municipality_id: int,
+    now: datetime,
+) -> list[Notice]:
+    """Add the notices an event gives to the outbox; returns them."""
+    representatives = access.notice_representatives(
+        subject,
+        fullmakter_given=session.scalars(fullmakter_given(subject.id, now)).unique().all(),
+        parents=session.scalars(parents_in_care(subject.id)).all(),
+        now=now,
+    )
+    candidates: list[tuple[Person, bool]] = [(subject, False)]
+    candidates += [(person, True) for person in representatives]
+    settings = _settings_of(session, (person.id for person, _ in candidates))
+    notices = []
+    for person, for_someone_else in candidates:
+        mine = settings.get(person.id)
+        if mine is None or not wants_notice(mine, event, for_someone_else=for_someone_else):
+            continue
+        address = notice_address(mine)
+        if address is None:
+            continue
+        channel, to = address
+        notice = Notice(
+            recipient_person_id=person.id,
+            subject_person_id=subject.id,
+            event=event,
+            event_key=event_key,
+            municipality_id=municipality_id,
+            channel=channel,
+            address=to,
+            language=mine.language or "nb",
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(notice)
+        notices.append(notice)
+    session.flush()
+    return notices
+
+
+def _settings_of(session: Session, person_ids: Iterable[int]) -> dict[int, ContactSettings]:
+    ids = list(person_ids)
+    rows = session.scalars(sa.select(ContactSettings).where(ContactSettings.person_id.in_(ids)))
+    return {row.person_id: row for row in rows}
