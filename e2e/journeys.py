@@ -37,3 +37,11 @@ def person_menu(page: Page, name: str):
         .get_by_role("button", name=name, exact=True)
         .and_(page.locator("button.person-button"))
     )
+
+
+def act_for(page: Page, a11y: A11y, me: str, other: str, note: str = "fullmakt") -> None:
+    """Open the name menu and switch to acting for `other`."""
+    person_menu(page, me).click()
+    a11y.check(page, "with the person menu open")
+    page.locator("#person-menu").get_by_role("button", name=f"{other} {note}").click()
+    expect(page.get_by_text(f"Du bruker nå Hjemmedialog på vegne av {other}.")).to_be_visible()

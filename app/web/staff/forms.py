@@ -28,9 +28,11 @@ def _new_key() -> str:
 MESSAGE_LABEL = _l("Message")
 
 
-def _body(label=MESSAGE_LABEL, rows: int = 6) -> TextAreaField:
+def _body(label=MESSAGE_LABEL, rows: int = 6, field_id: str | None = None) -> TextAreaField:
+    """The message text; forms on one page get their own element ids."""
     return TextAreaField(
         label,
+        id=field_id,
         validators=[
             DataRequired(_l("Write a message.")),
             Length(max=BODY_MAX, message=_l("The message can be at most %(max)d characters.")),
@@ -52,12 +54,12 @@ class ChooseUnitForm(FlaskForm):
 
 
 class StaffReplyForm(FlaskForm):
-    body = _body()
+    body = _body(field_id="reply-body")
     submission_key = HiddenField(default=_new_key)
 
 
 class InterimReplyForm(FlaskForm):
-    body = _body()
+    body = _body(field_id="interim-body")
     next_date = DateField(
         _l("Date of the next answer"),
         validators=[InputRequired(_l("Give the date of the next answer."))],
@@ -111,7 +113,7 @@ class PassOnForm(FlaskForm):
         ],
         validators=[InputRequired(_l("Say whether the answer will be relayed."))],
     )
-    body = _body(_l("Reply to the resident"), rows=4)
+    body = _body(_l("Reply to the resident"), rows=4, field_id="pass-on-body")
     submission_key = HiddenField(default=_new_key)
 
 
