@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask, current_app
 
 from app.clock import utcnow
 from app.extensions import db
+from app.services.appointments import appointments_extend
 from app.services.demo import DatabaseNotEmpty, demo_load
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
+    app.cli.add_command(appointments_group)
+
+
+@click.group("appointments")
+def appointments_group() -> None:
+    """Recurring visits."""
+
+
+@appointments_group.command("extend")
+@click.option("--weeks", default=8, show_default=True, help="How far ahead visits must exist.")
+def extend_command(weeks: int) -> None:
+    """Generate the occurrences of every running series this far ahead (run daily)."""
+    created = appointments_extend(db.session, now=utcnow(), horizon=timedelta(weeks=weeks))
+    db.session.commit()
+    click.echo(f"{created} visits created.")
 
 
 @click.command("demo")

@@ -8,6 +8,7 @@ from app.models.appointments import (
     Cancellation,
     CancellationAcknowledgement,
     CancellationKind,
+    VisitRegistration,
 )
 from app.models.audit import UsageAction, UsageLogEntry
 from app.models.auth import DevIdpGrant, LoginSession, PasskeyCredential
@@ -87,4 +88,5 @@ __all__ = [
     "Unit",
     "UsageAction",
     "UsageLogEntry",
+    "VisitRegistration",
 ]

@@ -181,3 +181,20 @@ class CancellationAcknowledgement(Base):
         back_populates="acknowledgements", lazy="raise_on_sql"
     )
     unit: Mapped[Unit] = relationship(lazy="raise_on_sql")
+
+
+class VisitRegistration(Base):
+    """An idempotent "Registrer utført": the first answer to a key is the answer to it.
+
+    The request is remembered by a hash, never by its text: a repeat with the same key and
+    the same body gets the first result; the same key with another body is refused.
+    """
+
+    __tablename__ = "visit_registration"
+
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_account.id"))
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), index=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    outcome: Mapped[str] = mapped_column(sa.String(20))  # completed, already_completed
+    created_at: Mapped[datetime]

@@ -215,12 +215,17 @@ def require_any_scope(actor: Actor, *scopes: Scope) -> Representation:
     return rep
 
 
+def require_current_subject(actor: Actor, person_id: int, scope: Scope) -> Representation:
+    """An object of a person opens only while acting for that person, within the scope."""
+    rep = current_representation(actor) if actor.is_resident else None
+    if rep is None or person_id != rep.subject.id or scope not in rep.scopes:
+        _deny(actor, "object of another person", person_id=person_id, scope=scope, hide=True)
+    return rep
+
+
 def require_resident_thread(actor: Actor, thread: Thread) -> Representation:
     """A thread opens only for whom the resident acts for now, with the messages scope."""
-    rep = current_representation(actor) if actor.is_resident else None
-    if rep is None or thread.person_id != rep.subject.id or Scope.MESSAGES not in rep.scopes:
-        _deny(actor, "thread of another person", thread_id=thread.id, hide=True)
-    return rep
+    return require_current_subject(actor, thread.person_id, Scope.MESSAGES)
 
 
 def may_act_for(actor: Actor, subject_id: int) -> Representation:

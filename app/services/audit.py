@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
@@ -37,3 +38,9 @@ def usage_log_add(
     session.add(entry)
     session.flush()
     return entry
+
+
+def usage_log_add_many(session: Session, entries: list[dict[str, object]]) -> None:
+    """Several entries in one statement (a page that shows many residents' data)."""
+    if entries:
+        session.execute(sa.insert(UsageLogEntry), entries)

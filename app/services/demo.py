@@ -575,30 +575,52 @@ def demo_load(
     sent = now - timedelta(hours=3)
     triaged = sent + timedelta(minutes=40)
     waiting = Thread(
-        municipality=andeby, person=kari, service=hjemmesykepleie, unit=sone_nord,
-        subject="Ny pakke med smertestillende", status=ThreadStatus.AWAITING_SERVICE,
+        municipality=andeby,
+        person=kari,
+        service=hjemmesykepleie,
+        unit=sone_nord,
+        subject="Ny pakke med smertestillende",
+        status=ThreadStatus.AWAITING_SERVICE,
         reply_deadline=reply_deadline(sent, andeby.reply_deadline_working_days),
-        assignee=staff["jonas"], created_at=sent, last_activity_at=sent,
+        assignee=staff["jonas"],
+        created_at=sent,
+        last_activity_at=sent,
     )
     session.add(waiting)
     session.flush()
     from_ola = Message(
-        thread=waiting, body=(
+        thread=waiting,
+        body=(
             "Hei. Mamma sier at hun snart er tom for Paracet. Kan dere ta med en ny pakke "
             "ved neste besøk? Hilsen Ola"
-        ), author_person=people["ola"], on_behalf_of=kari, sent_at=sent,
+        ),
+        author_person=people["ola"],
+        on_behalf_of=kari,
+        sent_at=sent,
         read_by_staff_at=triaged,
     )
     session.add(from_ola)
     session.flush()
-    session.add_all([
-        ThreadEvent(thread=waiting, kind=ThreadEventKind.CREATED, at=sent,
-                    person_id=people["ola"].id, message_id=from_ola.id),
-        ThreadEvent(thread=waiting, kind=ThreadEventKind.ASSIGNED, at=triaged,
-                    staff=staff["siri"], assignee=staff["jonas"],
-                    internal_note="Jonas, du er hos Kari i morgen tidlig."),
-        ThreadRead(thread_id=waiting.id, person_id=people["ola"].id, read_at=sent),
-    ])
+    session.add_all(
+        [
+            ThreadEvent(
+                thread=waiting,
+                kind=ThreadEventKind.CREATED,
+                at=sent,
+                person_id=people["ola"].id,
+                message_id=from_ola.id,
+            ),
+            ThreadEvent(
+                thread=waiting,
+                kind=ThreadEventKind.ASSIGNED,
+                at=triaged,
+                staff=staff["siri"],
+                assignee=staff["jonas"],
+                internal_note="Jonas, du er hos Kari i morgen tidlig.",
+            ),
+            ThreadRead(thread_id=waiting.id, person_id=people["ola"].id, read_at=sent),
+        ]
+    )
     session.flush()
     return {
         "municipalities": 2,

@@ -25,12 +25,14 @@ def init_app(app: Flask) -> None:
     from app.web.admin.routes import bp as admin_bp
     from app.web.auth.routes import bp as auth_bp
     from app.web.citizen.routes import bp as citizen_bp
+    from app.web.pwa import bp as pwa_bp
     from app.web.staff.routes import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(citizen_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(pwa_bp)
     if app.config["DEV_IDP_ENABLED"]:
         from app.web.dev_idp.routes import bp as dev_idp_bp
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import phonenumbers
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from flask import Flask
 from flask_babel import get_locale
@@ -14,6 +15,7 @@ from stdnum.no import fodselsnummer
 
 from app.clock import OSLO, oslo_today
 from app.models import PassOnMethod, StaffRoleKind, ThreadEvent, ThreadEventKind, ThreadStatus
+from app.web.appointment_text import status_label as appointment_status_label
 
 ROLE_LABELS = {
     StaffRoleKind.MESSAGE_COORDINATOR: _l("message coordinator"),
@@ -136,6 +138,39 @@ def when(value: datetime) -> str:
     return f"{weekday_date(local.date())} {clock}"
 
 
+def month_name(value: date) -> str:
+    """ "november 2026"."""
+    return format_date(value, "LLLL y", locale=_locale())
+
+
+def weekday_names() -> list[dict[str, str]]:
+    """Monday first: short and full names in the current language."""
+    locale = Locale.parse(_locale())
+    short = locale.days["stand-alone"]["abbreviated"]
+    full = locale.days["stand-alone"]["wide"]
+    return [{"short": short[i], "full": full[i]} for i in range(7)]
+
+
+WEEKDAY_INDEX = {code: i for i, code in enumerate(("MO", "TU", "WE", "TH", "FR", "SA", "SU"))}
+
+
+def rrule_text(rule: str) -> str:
+    """A weekly rule in words: "mandag, onsdag" or "every 2 weeks: mandag"."""
+    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+    names = weekday_names()
+    days = [names[WEEKDAY_INDEX[d]]["full"] for d in parts.get("BYDAY", "").split(",") if d]
+    if parts.get("FREQ") == "DAILY" or len(days) == 7:
+        return _("every day")
+    interval = int(parts.get("INTERVAL", "1"))
+    text = ", ".join(days)
+    return text if interval == 1 else _("every %(n)d weeks: %(days)s", n=interval, days=text)
+
+
+def clock(value: datetime) -> str:
+    """ "08:30", in Oslo time."""
+    return value.astimezone(OSLO).strftime("%H:%M")
+
+
 def excerpt(text: str, length: int = 120) -> str:
     flat = " ".join((text or "").split())
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
@@ -149,4 +184,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(excerpt)
     app.add_template_global(role_label)
     app.add_template_global(status_label)
+    app.add_template_global(appointment_status_label, "appointment_status_label")
+    app.add_template_filter(clock)
+    app.add_template_filter(month_name)
+    app.add_template_global(weekday_names)
+    app.add_template_global(rrule_text)
     app.add_template_global(event_label)

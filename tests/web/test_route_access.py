@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -18,9 +18,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from app.clock import utcnow
-from app.models import APPOINTMENTS_AND_PROVIDERS, Message
+from app.clock import oslo_today, utcnow
+from app.models import (
+    APPOINTMENTS_AND_PROVIDERS,
+    Appointment,
+    AppointmentStatus,
+    CancellationKind,
+    Message,
+)
+from app.services import appointments as appointment_service
 from app.services import messaging
+from app.services.appointments import local_to_utc
 from tests import factories
 from tests.support import LoginHelper, actor_for, csrf_token
 
@@ -188,6 +196,46 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         ),
     ),
     ("citizen.appointments", "GET"): (get("/appointments"), RESIDENT_PAGE),
+    ("citizen.appointment", "GET"): (
+        get("/appointments/{appointment}"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=200,
+            proxy_in_scope=200,
+            staff=403,
+        ),
+    ),
+    ("citizen.cancel", "GET"): (
+        get("/appointments/{appointment}/cancel"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=200,
+            proxy_in_scope=200,
+            staff=403,
+        ),
+    ),
+    ("citizen.cancel", "POST"): (
+        post("/appointments/{appointment}/cancel", kind="single"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=303,
+            proxy_in_scope=303,
+            staff=403,
+        ),
+    ),
+    ("citizen.cancellation", "GET"): (
+        get("/appointments/cancellations/{cancellation}"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=200,
+            proxy_in_scope=200,
+            staff=403,
+        ),
+    ),
     ("citizen.contacts", "GET"): (get("/contacts"), RESIDENT_PAGE),
     ("citizen.profile", "GET"): (
         get("/profile"),
@@ -287,6 +335,58 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
             leader=303,
         ),
     ),
+    ("staff.planning", "GET"): (get("/staff/planning"), STAFF_PAGE),
+    ("staff.visit_assign", "POST"): (
+        post("/staff/planning/visits/{appointment}/assign", employee_id="{colleague}", at="09:00"),
+        UNIT_ACTION,
+    ),
+    ("staff.visit_cancel", "POST"): (
+        post("/staff/planning/visits/{appointment}/cancel", reason="Sykdom"),
+        UNIT_ACTION,
+    ),
+    ("staff.series_new", "GET"): (get("/staff/recipients/{resident}/series/new"), UNIT_OBJECT),
+    ("staff.series_new", "POST"): (
+        post(
+            "/staff/recipients/{resident}/series/new",
+            weekdays="MO",
+            interval="1",
+            starts_on="2099-01-05",
+            window_start="09:00",
+            window_end="10:00",
+            description="Tilsyn",
+        ),
+        UNIT_ACTION,
+    ),
+    ("staff.series_edit", "GET"): (get("/staff/series/{series}"), UNIT_OBJECT),
+    ("staff.series_edit", "POST"): (
+        post(
+            "/staff/series/{series}",
+            weekdays="TU",
+            interval="1",
+            starts_on="2099-01-05",
+            window_start="09:00",
+            window_end="10:00",
+            description="Tilsyn",
+        ),
+        UNIT_ACTION,
+    ),
+    ("staff.series_end", "POST"): (
+        post("/staff/series/{series}/end", ends_on="2099-02-01"),
+        UNIT_ACTION,
+    ),
+    ("staff.cancellations", "GET"): (get("/staff/cancellations"), STAFF_PAGE),
+    ("staff.cancellation_acknowledge", "POST"): (
+        post("/staff/cancellations/{cancellation}/acknowledge"),
+        UNIT_ACTION,
+    ),
+    ("staff.visits", "GET"): (get("/staff/visits"), STAFF_PAGE),
+    ("staff.visit_complete", "POST"): (
+        post("/staff/visits/{visit}/complete", idempotency_key="form-key-0001"),
+        UNIT_ACTION,
+    ),
+    ("pwa.manifest", "GET"): (get("/manifest.webmanifest"), everyone(200)),
+    ("pwa.service_worker", "GET"): (get("/sw.js"), everyone(200)),
+    ("pwa.offline", "GET"): (get("/offline"), everyone(200)),
     ("admin.index", "GET"): (
         get("/admin/"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
@@ -304,6 +404,33 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ("dev_idp.token", "POST"): (post("/dev-idp/token", code="x"), everyone(401)),
     ("dev_idp.end_session", "GET"): (get("/dev-idp/endsession"), everyone(303)),
 }
+
+
+def _appointments(db, world):
+    """A future visit, one to cancel, and one assigned for today (Rita's, in the unit)."""
+    made = []
+    for days, status in (
+        (2, AppointmentStatus.PLANNED),
+        (3, AppointmentStatus.PLANNED),
+        (0, AppointmentStatus.ASSIGNED),
+    ):
+        day = oslo_today() + timedelta(days=days)
+        a = Appointment(
+            person_id=world.resident.id,
+            service_id=world.nursing.id,
+            unit_id=world.unit.id,
+            status=status,
+            window_start=local_to_utc(day, time(23)),
+            window_end=local_to_utc(day, time(23, 30)),
+            description="Kveldsbesøk",
+            created_at=utcnow(),
+        )
+        if status is AppointmentStatus.ASSIGNED:
+            a.employee_staff_id, a.start_at = world.employee.id, a.window_start
+        db.add(a)
+        made.append(a)
+    db.flush()
+    return made
 
 
 def test_every_route_is_in_the_table(app: Flask):
@@ -379,6 +506,32 @@ def test_route_by_role(
         now=utcnow(),
     )
     message = db.scalars(sa.select(Message).where(Message.thread_id == thread.id)).one()
+    appointment, cancelled, today_visit = _appointments(db, world)
+    series = appointment_service.series_create(
+        db,
+        actor_for(db, world.coordinator),
+        person_id=world.resident.id,
+        weekdays=["MO"],
+        interval=1,
+        starts_on=oslo_today() + timedelta(days=30),
+        ends_on=None,
+        window_start=time(7),
+        window_end=time(8),
+        description="Serie",
+        now=utcnow(),
+    )
+    cancellation = appointment_service.appointments_cancel(
+        db,
+        actor_for(db, world.resident),
+        appointment_id=cancelled.id,
+        kind=CancellationKind.SINGLE,
+        period_start=None,
+        period_end=None,
+        service_ids=[],
+        note=None,
+        submission_key=None,
+        now=utcnow(),
+    )
     scene = Scene(
         world,
         {
@@ -389,6 +542,10 @@ def test_route_by_role(
             "thread": thread.id,
             "message": message.id,
             "colleague": world.employee.id,
+            "appointment": appointment.id,
+            "cancellation": cancellation.id,
+            "series": series.id,
+            "visit": today_visit.id,
         },
     )
     path, data = make_request(scene)

@@ -152,3 +152,59 @@ def test_thread_pages_need_the_same_statements_for_1_and_50_messages(
         client.get(f"/staff/threads/{long_threads[0].id}")
     assert resident_count <= LIMIT
     assert counter.count == staff_short, counter.statements
+
+
+def _visits(db, world, n: int, first):
+    from datetime import time, timedelta
+
+    from app.clock import utcnow
+    from app.models import Appointment, AppointmentStatus
+    from app.services.appointments import local_to_utc
+
+    for i in range(n):
+        day = first + timedelta(days=i % 28)
+        status = AppointmentStatus.ASSIGNED if i % 2 else AppointmentStatus.PLANNED
+        a = Appointment(
+            person_id=world.resident.id, service_id=world.nursing.id, unit_id=world.unit.id,
+            status=status, window_start=local_to_utc(day, time(8 + i % 10)),
+            window_end=local_to_utc(day, time(9 + i % 10)), description="Besøk",
+            created_at=utcnow(),
+        )
+        if status is AppointmentStatus.ASSIGNED:
+            a.employee_staff_id, a.start_at = world.employee.id, a.window_start
+        db.add(a)
+    db.flush()
+
+
+@pytest.mark.parametrize("view", ["list", "week", "month"])
+def test_appointment_views_need_the_same_statements_for_1_and_50(
+    client, db, login, world, counter, view
+):
+    from datetime import date
+
+    first = date(2027, 3, 1)
+    path = f"/appointments?view={view}&date={first.isoformat()}"
+    _visits(db, world, 1, first)
+    login.resident(world.proxy, acting_for=world.resident)
+    _same_for_1_and_50(client, counter, path, lambda: _visits(db, world, 49, first))
+
+
+@pytest.mark.parametrize("path", ["/staff/planning?date=2027-03-01", "/staff/visits"])
+def test_staff_visit_pages_need_the_same_statements_for_1_and_50(
+    client, db, login, world, counter, path
+):
+    from datetime import date
+
+    from app.clock import oslo_today
+
+    first = date(2027, 3, 1) if "planning" in path else oslo_today()
+
+    def grow():
+        for i in range(49):
+            person = factories.person(db, f"P{i}", "Visit")
+            factories.receives(db, person, world.unit)
+        _visits(db, world, 49, first)
+
+    _visits(db, world, 1, first)
+    login.staff(world.employee)
+    _same_for_1_and_50(client, counter, path, grow)

@@ -15,3 +15,15 @@ document.querySelectorAll("[popovertarget]").forEach((button) => {
 document.querySelectorAll("[data-print]").forEach((button) => {
   button.addEventListener("click", () => window.print());
 });
+
+// Nothing stays on a shared device after log-out: the offline queue goes with the session.
+const clearDevice = () => localStorage.removeItem("hjemmedialog.visit-queue");
+document.querySelectorAll("form[data-logout]").forEach((form) => {
+  form.addEventListener("submit", clearDevice);
+});
+if (document.body.dataset.loggedOut !== undefined) clearDevice();
+
+// Installable, with an offline page.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+}

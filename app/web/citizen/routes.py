@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from app.clock import oslo_today, utcnow
+from app.clock import OSLO, oslo_today, utcnow
 from app.extensions import db, login_manager
-from app.models import Thread, UsageAction
+from app.models import CancellationKind, Thread, UsageAction
 from app.security import access
 from app.security.access import Scope
+from app.selectors import appointments as appointment_reads
 from app.selectors import threads
 from app.selectors.people import person_by_id, services_received
+from app.services import appointments as appointment_service
 from app.services import messaging
+from app.services.appointments import AppointmentError
 from app.services.audit import usage_log_add
 from app.services.messaging import MessagingError
 from app.services.sessions import session_act_for
-from app.web.citizen.forms import ActForForm, ComposeForm, ReplyForm
+from app.web import calendar
+from app.web.appointment_text import refusal as appointment_refusal
+from app.web.citizen.forms import ActForForm, CancelForm, ComposeForm, ReplyForm
 from app.web.citizen.shell import ResidentShell
 from app.web.filters import weekday_date
 from app.web.htmx import redirect as hx_redirect
@@ -170,10 +177,143 @@ def reply(thread_id: int) -> Response:
     return _thread_page(thread, form, status=422)
 
 
+VIEWS = ("list", "week", "month")
+
+
+def _day_param(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value) if value else oslo_today()
+    except ValueError:
+        return oslo_today()
+
+
 @bp.get("/appointments")
 def appointments() -> Response:
+    """Timeavtaler as a list, a week or a month; the date in view survives switching."""
     rep = access.require_scope(current_user, Scope.APPOINTMENTS)
-    return render("citizen/appointments.html", subject=rep.subject)
+    view = request.args.get("view") if request.args.get("view") in VIEWS else "list"
+    day = _day_param(request.args.get("date"))
+    now = utcnow()
+    context: dict[str, object] = {
+        "subject": rep.subject,
+        "view": view,
+        "day": day,
+        "today": oslo_today(now),
+        "earlier": day - timedelta(days=14),
+    }
+    if view == "list":
+        context["page"] = appointment_reads.resident_list(
+            db.session, rep.subject.id, day, now, cursor=request.args.get("after")
+        )
+        return render("citizen/appointments.html", "citizen/_appointment_rows.html", **context)
+    if view == "week":
+        monday = day - timedelta(days=day.weekday())
+        items = appointment_reads.resident_between(
+            db.session, rep.subject.id, monday, monday + timedelta(days=6), now
+        )
+        context["days"] = calendar.week_days(monday, items)
+        context["previous"] = monday - timedelta(days=7)
+        context["following"] = monday + timedelta(days=7)
+    else:
+        grid = calendar.month_grid(day)
+        items = appointment_reads.resident_between(
+            db.session, rep.subject.id, grid.first, grid.last, now
+        )
+        context["grid"] = calendar.fill(grid, items)
+        context["selected"] = [v for v in items if v.day == day]
+        context["previous"] = calendar.add_months(day, -1)
+        context["following"] = calendar.add_months(day, 1)
+    return render("citizen/appointments.html", **context)
+
+
+def _appointment_or_404(appointment_id: int):
+    appointment = db.session.scalars(
+        appointment_reads.appointment_detail(appointment_id)
+    ).one_or_none()
+    if appointment is None:
+        abort(404)
+    access.require_current_subject(current_user, appointment.person_id, Scope.APPOINTMENTS)
+    view = appointment_reads.resident_view(appointment, utcnow())
+    if view is None:
+        abort(404)
+    return appointment, view
+
+
+@bp.get("/appointments/<int:appointment_id>")
+def appointment(appointment_id: int) -> Response:
+    _, view = _appointment_or_404(appointment_id)
+    return render("citizen/appointment.html", item=view)
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+def cancel(appointment_id: int) -> Response:
+    appointment, view = _appointment_or_404(appointment_id)
+    rep = access.require_scope(current_user, Scope.APPOINTMENTS)
+    registrations = db.session.scalars(
+        appointment_reads.cancellable_services(rep.subject.id, oslo_today())
+    ).all()
+    form = CancelForm()
+    form.service_ids.choices = [SelectChoice(r.service_id, r.service.name) for r in registrations]
+    if request.method == "GET":
+        local_day = view.day
+        form.start_date.data = form.end_date.data = local_day
+        form.start_time.data, form.end_time.data = time(0, 0), time(23, 59)
+        form.service_ids.data = [appointment.service_id]
+    elif form.validate_on_submit():
+        try:
+            cancellation = appointment_service.appointments_cancel(
+                db.session,
+                current_user,
+                appointment_id=appointment.id,
+                kind=CancellationKind(form.kind.data),
+                period_start=_local(form.start_date.data, form.start_time.data),
+                period_end=_local(form.end_date.data, form.end_time.data, end=True),
+                service_ids=form.service_ids.data or [],
+                note=form.note.data,
+                submission_key=form.submission_key.data,
+                now=utcnow(),
+            )
+        except AppointmentError as refused:
+            form.form_errors.append(appointment_refusal(refused.code))
+        else:
+            return redirect(
+                url_for("citizen.cancellation", cancellation_id=cancellation.id), code=303
+            )
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "citizen/cancel.html",
+        status=status,
+        form=form,
+        item=view,
+        registrations=registrations,
+    )
+
+
+def _local(day: date | None, at: time | None, *, end: bool = False) -> datetime | None:
+    if day is None or at is None:
+        return None
+    moment = datetime.combine(day, at, tzinfo=OSLO)
+    # A period ending at 23:59 covers that whole minute.
+    return moment + timedelta(seconds=59) if end else moment
+
+
+@bp.get("/appointments/cancellations/<int:cancellation_id>")
+def cancellation(cancellation_id: int) -> Response:
+    found = (
+        db.session.scalars(appointment_reads.cancellation_with_appointments(cancellation_id))
+        .unique()
+        .one_or_none()
+    )
+    if found is None:
+        abort(404)
+    access.require_current_subject(current_user, found.person_id, Scope.APPOINTMENTS)
+    cancelled = sorted(found.appointments, key=lambda a: (a.window_start, a.id))
+    return render(
+        "citizen/cancellation.html",
+        cancellation=found,
+        cancelled=cancelled,
+        period_day=found.period_start.astimezone(OSLO).date(),
+    )
 
 
 @bp.get("/contacts")

@@ -11,6 +11,7 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
@@ -144,3 +145,69 @@ class WelcomeForm(FlaskForm):
         render_kw={"maxlength": SUBJECT_MAX},
     )
     body = _body(rows=8)
+
+
+WEEKDAY_CHOICES = [
+    SelectChoice("MO", _l("Monday")),
+    SelectChoice("TU", _l("Tuesday")),
+    SelectChoice("WE", _l("Wednesday")),
+    SelectChoice("TH", _l("Thursday")),
+    SelectChoice("FR", _l("Friday")),
+    SelectChoice("SA", _l("Saturday")),
+    SelectChoice("SU", _l("Sunday")),
+]
+
+
+class AssignVisitForm(FlaskForm):
+    employee_id = SelectField(
+        _l("Employee"), coerce=int, validators=[InputRequired(_l("Choose an employee."))]
+    )
+    at = TimeField(_l("Time"), validators=[InputRequired(_l("Give the time of the visit."))])
+
+
+class CancelVisitForm(FlaskForm):
+    reason = StringField(
+        _l("Reason"),
+        validators=[DataRequired(_l("Give a reason for cancelling the visit.")), Length(max=500)],
+        render_kw={"maxlength": 500},
+    )
+
+
+class SeriesForm(FlaskForm):
+    weekdays = SelectMultipleField(
+        _l("Weekdays"),
+        choices=WEEKDAY_CHOICES,
+        validators=[InputRequired(_l("Choose at least one weekday."))],
+    )
+    interval = SelectField(
+        _l("How often"),
+        coerce=int,
+        choices=[
+            SelectChoice(1, _l("Every week")),
+            SelectChoice(2, _l("Every 2 weeks")),
+            SelectChoice(3, _l("Every 3 weeks")),
+            SelectChoice(4, _l("Every 4 weeks")),
+        ],
+        default=1,
+    )
+    starts_on = DateField(_l("First day"), validators=[InputRequired(_l("Give the first day."))])
+    ends_on = DateField(_l("Last day (optional)"), validators=[Optional()])
+    window_start = TimeField(
+        _l("Window from"), validators=[InputRequired(_l("Give when the window starts."))]
+    )
+    window_end = TimeField(
+        _l("Window to"), validators=[InputRequired(_l("Give when the window ends."))]
+    )
+    description = StringField(
+        _l("What will happen"),
+        validators=[DataRequired(_l("Describe what will happen.")), Length(max=500)],
+        render_kw={"maxlength": 500},
+    )
+
+
+class EndSeriesForm(FlaskForm):
+    ends_on = DateField(_l("Last day"), validators=[InputRequired(_l("Give the last day."))])
+
+
+class RegisterVisitForm(FlaskForm):
+    idempotency_key = HiddenField(default=_new_key)

@@ -16,6 +16,7 @@ from app.clock import OSLO, oslo_today, utcnow
 from app.extensions import db, login_manager
 from app.models import Message, PassOnMethod, Thread, UsageAction
 from app.security import access
+from app.selectors import appointments as appointment_reads
 from app.selectors import threads
 from app.selectors.staff import registrations_of, unit_recipients
 from app.services import messaging
@@ -422,7 +423,10 @@ def recipient(person_id: int) -> Response:
         object_type="person",
         object_id=person.id,
     )
-    return render("staff/recipient.html", person=person, registrations=visible)
+    series = db.session.scalars(
+        appointment_reads.unit_series(current_user.active_unit_id, person.id)
+    ).all()
+    return render("staff/recipient.html", person=person, registrations=visible, series=series)
 
 
 def deadline_state(deadline: datetime | None, now: datetime) -> str | None:
@@ -439,3 +443,7 @@ def deadline_state(deadline: datetime | None, now: datetime) -> str | None:
 @bp.app_template_global()
 def staff_deadline_state(deadline: datetime | None, now: datetime) -> str | None:
     return deadline_state(deadline, now)
+
+
+# The appointment views live in their own module on the same blueprint.
+from app.web.staff import appointments as _appointments  # noqa: E402, F401

@@ -1,0 +1,340 @@
+"""Reads for appointments, and the rules for what residents see of them (PRODUCT.md 4.4).
+
+| status    | shown                              | employee | time                 |
+| Planlagt  | repeat icon; only while in future  | no       | the window           |
+| Tildelt   | green dot                          | yes      | the exact time       |
+| Utført    | white dot                          | yes      | when it was registered |
+| Avlyst    | red dot; only while in the future  | no       | none                 |
+
+The same rules exist twice on purpose: as SQL (`visible_to_residents`) so pages and
+pagination only fetch what is shown, and in Python (`resident_view`) for one appointment;
+the tests check that the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from app.clock import OSLO
+from app.models import (
+    Appointment,
+    AppointmentSeries,
+    AppointmentSource,
+    AppointmentStatus,
+    Cancellation,
+    CancellationAcknowledgement,
+    Person,
+    Service,
+    ServiceRecipient,
+    StaffAccount,
+    StaffRole,
+    Unit,
+)
+from app.selectors import paging
+
+LIST_PAGE = 30
+
+DOTS = {
+    AppointmentStatus.PLANNED: None,  # a repeat icon instead
+    AppointmentStatus.ASSIGNED: "green",
+    AppointmentStatus.COMPLETED: "white",
+    AppointmentStatus.CANCELLED: "red",
+}
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    appointment: Appointment
+    status: AppointmentStatus
+    dot: str | None
+    recurring: bool
+    employee_name: str | None
+    time_kind: str | None  # "window", "exact", "registered" or None
+    external: bool
+    may_cancel: bool
+
+    @property
+    def day(self) -> date:
+        return self.appointment.window_start.astimezone(OSLO).date()
+
+
+def resident_view(appointment: Appointment, now: datetime) -> AppointmentView | None:
+    """What a resident sees of an appointment, or None when it is not shown."""
+    external = appointment.source is AppointmentSource.EXTERNAL
+    if not external and not appointment.service.shows_appointments:
+        return None
+    status = appointment.status
+    if status is AppointmentStatus.PLANNED and appointment.window_end < now:
+        return None
+    if status is AppointmentStatus.CANCELLED and appointment.window_start < now:
+        return None
+    employee = None
+    if status is AppointmentStatus.ASSIGNED and appointment.employee is not None:
+        employee = appointment.employee.full_name
+    elif status is AppointmentStatus.COMPLETED:
+        who = appointment.completed_by or appointment.employee
+        employee = who.full_name if who else None
+    time_kind = {
+        AppointmentStatus.PLANNED: "exact" if external and appointment.start_at else "window",
+        AppointmentStatus.ASSIGNED: "exact",
+        AppointmentStatus.COMPLETED: "registered",
+        AppointmentStatus.CANCELLED: None,
+    }[status]
+    may_cancel = (
+        not external
+        and status in (AppointmentStatus.PLANNED, AppointmentStatus.ASSIGNED)
+        and appointment.window_start > now
+        and appointment.service.open_for_dialog
+    )
+    return AppointmentView(
+        appointment=appointment,
+        status=status,
+        dot=DOTS[status],
+        recurring=status is AppointmentStatus.PLANNED and appointment.series_id is not None,
+        employee_name=employee,
+        time_kind=time_kind,
+        external=external,
+        may_cancel=may_cancel,
+    )
+
+
+def visible_to_residents(now: datetime) -> sa.ColumnElement[bool]:
+    """The rules above as SQL (needs Service outer-joined on the appointment)."""
+    return sa.and_(
+        sa.or_(
+            Appointment.source == AppointmentSource.EXTERNAL,
+            Service.shows_appointments.is_(True),
+        ),
+        sa.not_(
+            sa.and_(Appointment.status == AppointmentStatus.PLANNED, Appointment.window_end < now)
+        ),
+        sa.not_(
+            sa.and_(
+                Appointment.status == AppointmentStatus.CANCELLED,
+                Appointment.window_start < now,
+            )
+        ),
+    )
+
+
+def for_residents(person_id: int, now: datetime) -> sa.Select[tuple[Appointment]]:
+    return (
+        sa.select(Appointment)
+        .outerjoin(Service, Service.id == Appointment.service_id)
+        .where(Appointment.person_id == person_id, visible_to_residents(now))
+        .options(
+            joinedload(Appointment.service),
+            joinedload(Appointment.employee),
+            joinedload(Appointment.completed_by),
+        )
+    )
+
+
+def views(appointments, now: datetime) -> list[AppointmentView]:
+    return [v for a in appointments if (v := resident_view(a, now)) is not None]
+
+
+def resident_between(
+    session: Session, person_id: int, first: date, last: date, now: datetime
+) -> list[AppointmentView]:
+    """Everything shown from the start of `first` to the end of `last` (Oslo dates)."""
+    start = datetime.combine(first, time(0), tzinfo=OSLO)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=OSLO)
+    statement = (
+        for_residents(person_id, now)
+        .where(Appointment.window_start >= start, Appointment.window_start < end)
+        .order_by(Appointment.window_start, Appointment.id)
+    )
+    return views(session.scalars(statement), now)
+
+
+LIST_KEY = (datetime, int)
+
+
+def resident_list(
+    session: Session, person_id: int, first: date, now: datetime, *, cursor: str | None = None
+) -> paging.Page[AppointmentView]:
+    """From the start of `first` onwards, soonest first, by keyset."""
+    start = datetime.combine(first, time(0), tzinfo=OSLO)
+    statement = (
+        for_residents(person_id, now)
+        .where(Appointment.window_start >= start)
+        .order_by(Appointment.window_start, Appointment.id)
+        .limit(LIST_PAGE + 1)
+    )
+    position = paging.decode(cursor, LIST_KEY)
+    if position is not None:
+        keys = ((Appointment.window_start, False), (Appointment.id, False))
+        statement = statement.where(paging.after(keys, position))
+    rows = views(session.scalars(statement), now)
+    return paging.paginate(
+        rows, LIST_PAGE, lambda v: (v.appointment.window_start, v.appointment.id)
+    )
+
+
+def appointment_detail(appointment_id: int) -> sa.Select[tuple[Appointment]]:
+    return (
+        sa.select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .options(
+            joinedload(Appointment.service),
+            joinedload(Appointment.unit),
+            joinedload(Appointment.employee),
+            joinedload(Appointment.completed_by),
+            joinedload(Appointment.person),
+        )
+    )
+
+
+def cancellable_services(subject_id: int, today: date) -> sa.Select[tuple[ServiceRecipient]]:
+    """Services a cancellation may cover: received and open for digital dialog."""
+    return (
+        sa.select(ServiceRecipient)
+        .join(Service, Service.id == ServiceRecipient.service_id)
+        .where(
+            ServiceRecipient.person_id == subject_id,
+            Service.open_for_dialog.is_(True),
+            ServiceRecipient.valid_from <= today,
+            sa.or_(ServiceRecipient.valid_to.is_(None), ServiceRecipient.valid_to >= today),
+        )
+        .options(joinedload(ServiceRecipient.service))
+        .order_by(Service.name)
+    )
+
+
+def cancellation_with_appointments(cancellation_id: int) -> sa.Select[tuple[Cancellation]]:
+    return (
+        sa.select(Cancellation)
+        .where(Cancellation.id == cancellation_id)
+        .options(
+            joinedload(Cancellation.services),
+            joinedload(Cancellation.appointments).joinedload(Appointment.service),
+            joinedload(Cancellation.made_by),
+            joinedload(Cancellation.person),
+        )
+    )
+
+
+# --- staff -------------------------------------------------------------------------
+
+
+def unit_day(unit_id: int, day: date) -> sa.Select[tuple[Appointment]]:
+    """The unit's appointments on a day (planning and worklists), by time."""
+    start = datetime.combine(day, time(0), tzinfo=OSLO)
+    end = start + timedelta(days=1)
+    return (
+        sa.select(Appointment)
+        .join(Person, Person.id == Appointment.person_id)
+        .where(
+            Appointment.unit_id == unit_id,
+            Appointment.window_start >= start,
+            Appointment.window_start < end,
+        )
+        .options(
+            joinedload(Appointment.person),
+            joinedload(Appointment.employee),
+            joinedload(Appointment.completed_by),
+        )
+        .order_by(
+            sa.func.coalesce(Appointment.start_at, Appointment.window_start),
+            Person.family_name,
+            Appointment.id,
+        )
+    )
+
+
+def my_visits(staff_id: int, day: date) -> sa.Select[tuple[Appointment]]:
+    """Mine besøk i dag: the visits assigned to (or done by) this employee on a day."""
+    start = datetime.combine(day, time(0), tzinfo=OSLO)
+    end = start + timedelta(days=1)
+    return (
+        sa.select(Appointment)
+        .where(
+            Appointment.employee_staff_id == staff_id,
+            Appointment.status.in_((AppointmentStatus.ASSIGNED, AppointmentStatus.COMPLETED)),
+            Appointment.window_start >= start,
+            Appointment.window_start < end,
+        )
+        .options(
+            joinedload(Appointment.person),
+            joinedload(Appointment.service),
+            joinedload(Appointment.completed_by),
+        )
+        .order_by(sa.func.coalesce(Appointment.start_at, Appointment.window_start), Appointment.id)
+    )
+
+
+def unit_series(unit_id: int, person_id: int) -> sa.Select[tuple[AppointmentSeries]]:
+    return (
+        sa.select(AppointmentSeries)
+        .where(AppointmentSeries.unit_id == unit_id, AppointmentSeries.person_id == person_id)
+        .options(joinedload(AppointmentSeries.service))
+        .order_by(AppointmentSeries.created_at, AppointmentSeries.id)
+    )
+
+
+def unit_employees(unit_id: int) -> sa.Select[tuple[StaffAccount]]:
+    return (
+        sa.select(StaffAccount)
+        .join(StaffRole, StaffRole.staff_id == StaffAccount.id)
+        .where(StaffRole.unit_id == unit_id, StaffAccount.active.is_(True))
+        .distinct()
+        .order_by(StaffAccount.full_name)
+    )
+
+
+@dataclass(frozen=True)
+class CancellationRow:
+    cancellation: Cancellation
+    acknowledgement: CancellationAcknowledgement
+    cancelled_count: int
+
+
+CANCELLATION_KEY = (datetime, int)
+CANCELLATION_PAGE = 25
+
+
+def unit_cancellations(
+    session: Session, unit_id: int, *, cursor: str | None = None
+) -> paging.Page[CancellationRow]:
+    """Avbestillinger for the unit, newest first, with how many visits each cancelled."""
+    counted = (
+        sa.select(sa.func.count(Appointment.id))
+        .where(
+            Appointment.cancellation_id == Cancellation.id,
+            Appointment.unit_id == unit_id,
+        )
+        .correlate(Cancellation)
+        .scalar_subquery()
+    )
+    statement = (
+        sa.select(Cancellation, CancellationAcknowledgement, counted)
+        .join(
+            CancellationAcknowledgement,
+            CancellationAcknowledgement.cancellation_id == Cancellation.id,
+        )
+        .where(CancellationAcknowledgement.unit_id == unit_id)
+        .options(
+            joinedload(Cancellation.person),
+            joinedload(Cancellation.made_by),
+            joinedload(CancellationAcknowledgement.unit),
+        )
+        .order_by(Cancellation.created_at.desc(), Cancellation.id.desc())
+        .limit(CANCELLATION_PAGE + 1)
+    )
+    position = paging.decode(cursor, CANCELLATION_KEY)
+    if position is not None:
+        keys = ((Cancellation.created_at, True), (Cancellation.id, True))
+        statement = statement.where(paging.after(keys, position))
+    rows = [CancellationRow(c, ack, n) for c, ack, n in session.execute(statement).unique()]
+    return paging.paginate(
+        rows, CANCELLATION_PAGE, lambda r: (r.cancellation.created_at, r.cancellation.id)
+    )
+
+
+def unit_of(unit_id: int) -> sa.Select[tuple[Unit]]:
+    return sa.select(Unit).where(Unit.id == unit_id).options(joinedload(Unit.service))

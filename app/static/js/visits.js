@@ -1,0 +1,114 @@
+// Mine besøk i dag: "Registrer utført" works without network.
+//
+// A registration is put in a queue on the device first (only the visit's id, the time
+// and an idempotency key: no names, no health text), then sent. If the network is
+// gone, it waits and is sent when the network returns. The server answers the same
+// key with the first result, so sending it again is harmless. The queue is emptied on
+// log-out (see app.js).
+"use strict";
+
+(() => {
+  const KEY = "hjemmedialog.visit-queue";
+  const token = () => {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+    } catch (error) {
+      return "";
+    }
+  };
+  const load = () => {
+    try {
+      return JSON.parse(localStorage.getItem(KEY) || "[]");
+    } catch (error) {
+      return [];
+    }
+  };
+  const save = (queue) => localStorage.setItem(KEY, JSON.stringify(queue));
+  const remove = (key) => save(load().filter((item) => item.key !== key));
+
+  const card = (visit) => document.querySelector(`.visit-card[data-visit="${visit}"]`);
+  const show = (visit, state) => {
+    const element = card(visit);
+    if (!element) return;
+    const form = element.querySelector("form.register-visit");
+    if (form) form.hidden = state !== "ready";
+    for (const name of ["waiting", "done", "failed"]) {
+      const line = element.querySelector(`.visit-${name}`);
+      if (line) line.hidden = name !== state;
+    }
+  };
+  const offlineNote = () => {
+    const note = document.getElementById("offline-note");
+    if (note) note.hidden = navigator.onLine;
+  };
+
+  let running = null;
+  async function send() {
+    for (const item of load()) {
+      let response;
+      try {
+        response = await fetch(item.url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: {
+            "Content-Type": "application/json",
+            Accept: "application/json",
+            "Idempotency-Key": item.key,
+            "X-CSRFToken": token(),
+          },
+          body: JSON.stringify({ registered_at: item.registered_at }),
+        });
+      } catch (error) {
+        show(item.visit, "waiting"); // no network: try again when it returns
+        return;
+      }
+      if (response.ok) {
+        remove(item.key);
+        show(item.visit, "done");
+      } else if (response.status >= 500 || response.status === 401) {
+        show(item.visit, "waiting"); // try again later (or after logging in again)
+        return;
+      } else {
+        remove(item.key); // refused for good (422, 409, 404): say so
+        show(item.visit, "failed");
+      }
+    }
+  }
+  function replay() {
+    if (!running) {
+      running = send().finally(() => {
+        running = null;
+      });
+    }
+    return running;
+  }
+
+  document.querySelectorAll("form.register-visit").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const queue = load();
+      const visit = form.dataset.visit;
+      if (!queue.some((item) => item.visit === visit)) {
+        queue.push({
+          key: crypto.randomUUID(),
+          visit,
+          url: form.action,
+          registered_at: new Date().toISOString(),
+        });
+        save(queue);
+      }
+      show(visit, "waiting");
+      replay();
+    });
+  });
+
+  for (const item of load()) show(item.visit, "waiting");
+  window.addEventListener("online", () => {
+    offlineNote();
+    replay();
+  });
+  window.addEventListener("offline", offlineNote);
+  offlineNote();
+  if (navigator.onLine) replay();
+  window.hjemmedialogVisits = { replay, pending: () => load().length };
+})();

@@ -1,0 +1,381 @@
+"""The staff side of appointments: planning, series, Avbestillinger, Mine besøk i dag."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask import abort, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from app.clock import oslo_today, utcnow
+from app.extensions import db
+from app.models import AppointmentSeries, Person, UsageAction
+from app.security import access
+from app.selectors import appointments as reads
+from app.selectors.staff import registrations_of
+from app.services import appointments as service
+from app.services.appointments import AppointmentError, IdempotencyConflict
+from app.services.audit import usage_log_add_many
+from app.web.appointment_text import refusal
+from app.web.htmx import render
+from app.web.staff.forms import (
+    AssignVisitForm,
+    CancelVisitForm,
+    EndSeriesForm,
+    RegisterVisitForm,
+    SeriesForm,
+    SimpleForm,
+)
+from app.web.staff.routes import bp
+from app.web.utils import safe_next
+
+
+def _log_viewed(person_ids: set[int]) -> None:
+    """Every resident whose appointments a staff page shows gets an entry (one statement)."""
+    now = utcnow()
+    usage_log_add_many(
+        db.session,
+        [
+            {
+                "at": now,
+                "subject_person_id": person_id,
+                "action": UsageAction.STAFF_VIEWED_APPOINTMENTS,
+                "actor_staff_id": current_user.staff.id,
+                "actor_unit_id": current_user.active_unit_id,
+                "object_type": "appointments",
+            }
+            for person_id in sorted(person_ids)
+        ],
+    )
+
+
+def _day_param() -> date:
+    try:
+        return date.fromisoformat(request.args.get("date") or "")
+    except ValueError:
+        return oslo_today()
+
+
+# --- Planlegging ------------------------------------------------------------------------
+
+
+def _employee_choices() -> list[SelectChoice]:
+    employees = db.session.scalars(reads.unit_employees(current_user.active_unit_id)).all()
+    return [SelectChoice(e.id, e.full_name) for e in employees]
+
+
+@bp.get("/planning")
+def planning() -> Response:
+    """The unit's visits on a day: assign them to an employee, or cancel them."""
+    day = _day_param()
+    visits = db.session.scalars(reads.unit_day(current_user.active_unit_id, day)).unique().all()
+    _log_viewed({v.person_id for v in visits})
+    choices = _employee_choices()
+    return render(
+        "staff/planning.html",
+        day=day,
+        visits=visits,
+        employees=choices,
+        simple_form=SimpleForm(formdata=None),
+        previous=date.fromordinal(day.toordinal() - 1),
+        following=date.fromordinal(day.toordinal() + 1),
+    )
+
+
+def _back_to_planning(appointment_id: int) -> Response:
+    return redirect(safe_next(request.form.get("next"), url_for("staff.planning")), code=303)
+
+
+def _unit_visit_or_404(appointment_id: int) -> None:
+    """Nothing about a visit of another unit, not even whether the form was right."""
+    appointment = db.session.scalars(reads.appointment_detail(appointment_id)).one_or_none()
+    if appointment is None or appointment.unit is None:
+        abort(404)
+    access.require_unit_object(
+        current_user, unit_id=appointment.unit_id, municipality_id=appointment.unit.municipality_id
+    )
+
+
+@bp.post("/planning/visits/<int:appointment_id>/assign")
+def visit_assign(appointment_id: int) -> Response:
+    _unit_visit_or_404(appointment_id)
+    form = AssignVisitForm()
+    form.employee_id.choices = _employee_choices()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return _back_to_planning(appointment_id)
+    try:
+        service.appointment_assign(
+            db.session,
+            current_user,
+            appointment_id=appointment_id,
+            employee_id=form.employee_id.data,
+            at=form.at.data,
+            now=utcnow(),
+        )
+    except AppointmentError as refused:
+        _refuse_hidden(refused)
+        flash(refusal(refused.code), "error")
+    else:
+        name = next(
+            str(c.label) for c in form.employee_id.choices if c.value == form.employee_id.data
+        )
+        flash(_("The visit is assigned to %(name)s.", name=name), "success")
+    return _back_to_planning(appointment_id)
+
+
+@bp.post("/planning/visits/<int:appointment_id>/cancel")
+def visit_cancel(appointment_id: int) -> Response:
+    _unit_visit_or_404(appointment_id)
+    form = CancelVisitForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for cancelling the visit."), "error")
+        return _back_to_planning(appointment_id)
+    try:
+        service.appointment_cancel_by_service(
+            db.session,
+            current_user,
+            appointment_id=appointment_id,
+            reason=form.reason.data,
+            now=utcnow(),
+        )
+    except AppointmentError as refused:
+        _refuse_hidden(refused)
+        flash(refusal(refused.code), "error")
+    else:
+        flash(_("The visit is cancelled. The resident sees it as cancelled."), "success")
+    return _back_to_planning(appointment_id)
+
+
+def _refuse_hidden(refused: AppointmentError) -> None:
+    if refused.code in ("unknown_appointment", "unknown_series"):
+        abort(404)
+
+
+# --- series -------------------------------------------------------------------------------
+
+
+def _recipient(person_id: int) -> Person:
+    registrations = db.session.scalars(registrations_of(person_id)).all()
+    if not registrations:
+        abort(404)
+    person = registrations[0].person
+    access.recipient_registrations_for_staff(current_user, person, registrations, oslo_today())
+    return person
+
+
+@bp.route("/recipients/<int:person_id>/series/new", methods=["GET", "POST"])
+def series_new(person_id: int) -> Response:
+    person = _recipient(person_id)
+    form = SeriesForm()
+    if request.method == "GET":
+        form.starts_on.data = oslo_today()
+    elif form.validate_on_submit():
+        try:
+            service.series_create(
+                db.session,
+                current_user,
+                person_id=person.id,
+                weekdays=form.weekdays.data,
+                interval=form.interval.data,
+                starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data,
+                window_start=form.window_start.data,
+                window_end=form.window_end.data,
+                description=form.description.data,
+                now=utcnow(),
+            )
+        except AppointmentError as refused:
+            form.form_errors.append(refusal(refused.code))
+        else:
+            flash(_("The series is planned eight weeks ahead."), "success")
+            return redirect(url_for("staff.recipient", person_id=person.id), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render("staff/series_form.html", status=status, form=form, person=person, series=None)
+
+
+def _series(series_id: int):
+    series = db.session.get(AppointmentSeries, series_id)
+    if series is None:
+        abort(404)
+    person = _recipient(series.person_id)
+    if series.unit_id != current_user.active_unit_id:
+        abort(404)
+    return series, person
+
+
+@bp.route("/series/<int:series_id>", methods=["GET", "POST"])
+def series_edit(series_id: int) -> Response:
+    series, person = _series(series_id)
+    form = SeriesForm(obj=None)
+    end_form = EndSeriesForm(formdata=None)
+    if request.method == "GET":
+        rule = dict(part.split("=") for part in series.rrule.split(";"))
+        form.weekdays.data = rule.get("BYDAY", "").split(",")
+        form.interval.data = int(rule.get("INTERVAL", "1"))
+        form.starts_on.data = series.starts_on
+        form.ends_on.data = series.ends_on
+        form.window_start.data = series.window_start
+        form.window_end.data = series.window_end
+        form.description.data = series.description
+        end_form.ends_on.data = series.ends_on or oslo_today()
+    elif form.validate_on_submit():
+        try:
+            service.series_change(
+                db.session,
+                current_user,
+                series_id=series.id,
+                weekdays=form.weekdays.data,
+                interval=form.interval.data,
+                window_start=form.window_start.data,
+                window_end=form.window_end.data,
+                description=form.description.data,
+                now=utcnow(),
+            )
+        except AppointmentError as refused:
+            form.form_errors.append(refusal(refused.code))
+        else:
+            flash(_("The series is changed from now on."), "success")
+            return redirect(url_for("staff.recipient", person_id=person.id), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "staff/series_form.html",
+        status=status,
+        form=form,
+        end_form=end_form,
+        person=person,
+        series=series,
+    )
+
+
+@bp.post("/series/<int:series_id>/end")
+def series_end(series_id: int) -> Response:
+    series, person = _series(series_id)
+    form = EndSeriesForm()
+    if form.validate_on_submit():
+        try:
+            service.series_end(
+                db.session,
+                current_user,
+                series_id=series.id,
+                ends_on=form.ends_on.data,
+                now=utcnow(),
+            )
+        except AppointmentError as refused:
+            flash(refusal(refused.code), "error")
+        else:
+            flash(_("The series ends on %(date)s.", date=form.ends_on.data.isoformat()), "success")
+    else:
+        flash(_("Give the last day."), "error")
+    return redirect(url_for("staff.recipient", person_id=person.id), code=303)
+
+
+# --- Avbestillinger ------------------------------------------------------------------------
+
+
+@bp.get("/cancellations")
+def cancellations() -> Response:
+    page = reads.unit_cancellations(
+        db.session, current_user.active_unit_id, cursor=request.args.get("after")
+    )
+    _log_viewed({row.cancellation.person_id for row in page.items})
+    return render(
+        "staff/cancellations.html",
+        "staff/_cancellation_rows.html",
+        page=page,
+        simple_form=SimpleForm(formdata=None),
+    )
+
+
+@bp.post("/cancellations/<int:cancellation_id>/acknowledge")
+def cancellation_acknowledge(cancellation_id: int) -> Response:
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    try:
+        service.cancellation_acknowledge(
+            db.session, current_user, cancellation_id=cancellation_id, now=utcnow()
+        )
+    except AppointmentError:
+        abort(404)
+    flash(_("The cancellation is acknowledged."), "success")
+    return redirect(url_for("staff.cancellations"), code=303)
+
+
+# --- Mine besøk i dag ------------------------------------------------------------------------
+
+
+@bp.get("/visits")
+def visits() -> Response:
+    """Today's visits for the logged-in employee, in order, with address."""
+    today = oslo_today()
+    mine = db.session.scalars(reads.my_visits(current_user.staff.id, today)).unique().all()
+    _log_viewed({v.person_id for v in mine})
+    return render(
+        "staff/visits.html",
+        today=today,
+        visits=[(visit, RegisterVisitForm(formdata=None)) for visit in mine],
+    )
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+@bp.post("/visits/<int:appointment_id>/complete")
+def visit_complete(appointment_id: int) -> Response:
+    """Registrer utført, from the page or replayed from the device's offline queue.
+
+    JSON requests carry an Idempotency-Key header and the time of registration; the same
+    key again gets the first answer, the same key with another body gets 422.
+    """
+    now = utcnow()
+    if request.is_json:
+        key = request.headers.get("Idempotency-Key", "")
+        body = request.get_json(silent=True) or {}
+        registered_at = _parse_time(body.get("registered_at"))
+        if not (8 <= len(key) <= 64) or registered_at is None:
+            return jsonify(error="bad_request"), 400
+    else:
+        form = RegisterVisitForm()
+        if not form.validate_on_submit() or not (8 <= len(form.idempotency_key.data or "") <= 64):
+            abort(400)
+        key, registered_at = form.idempotency_key.data, None
+    try:
+        result = service.visit_register(
+            db.session,
+            current_user,
+            appointment_id=appointment_id,
+            idempotency_key=key,
+            registered_at=registered_at,
+            now=now,
+        )
+    except IdempotencyConflict:
+        return jsonify(error="idempotency_conflict"), 422
+    except AppointmentError as refused:
+        if refused.code == "unknown_appointment":
+            abort(404)
+        if _wants_json():
+            return jsonify(error=refused.code, message=refusal(refused.code)), 409
+        flash(refusal(refused.code), "error")
+        return redirect(url_for("staff.visits"), code=303)
+    if _wants_json():
+        return jsonify(
+            appointment_id=result.appointment_id,
+            outcome=result.outcome,
+            completed_at=result.completed_at.isoformat() if result.completed_at else None,
+        )
+    flash(_("Registered as done."), "success")
+    return redirect(url_for("staff.visits"), code=303)
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else None

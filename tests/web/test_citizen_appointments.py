@@ -1,0 +1,225 @@
+"""Timeavtaler on the resident side: list, week, month, detail, Avbestill."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from app.clock import OSLO, oslo_today, utcnow
+from app.models import Appointment, AppointmentStatus, Cancellation
+from app.services.appointments import local_to_utc
+from tests import factories
+from tests.support import csrf_token
+
+
+def visit(db, world, day, status=AppointmentStatus.PLANNED, person=None, start=time(8)):
+    a = Appointment(
+        person_id=(person or world.resident).id,
+        service_id=world.nursing.id,
+        unit_id=world.unit.id,
+        status=status,
+        window_start=local_to_utc(day, start),
+        window_end=local_to_utc(day, time(start.hour + 2)),
+        description="Morgenstell",
+        created_at=utcnow(),
+    )
+    if status is AppointmentStatus.ASSIGNED:
+        a.employee_staff_id, a.start_at = world.employee.id, local_to_utc(day, time(8, 30))
+    db.add(a)
+    db.flush()
+    return a
+
+
+def tomorrow() -> date:
+    return oslo_today() + timedelta(days=1)
+
+
+def test_list_week_and_month_show_status_as_text(client, db, login, world):
+    tuesday = date(2027, 3, 2)  # both visits in one future week
+    visit(db, world, tuesday, AppointmentStatus.ASSIGNED)
+    visit(db, world, tuesday + timedelta(days=1))
+    login.resident(world.resident)
+    for view in ("list", "week", "month"):
+        html = client.get(f"/appointments?view={view}&date={tuesday.isoformat()}").get_data(
+            as_text=True
+        )
+        assert "Tildelt" in html, view
+        assert world.employee.full_name in html, view
+    week = client.get(f"/appointments?view=week&date={tuesday.isoformat()}").get_data(as_text=True)
+    assert "Planlagt" in week and "08:00–10:00" in week and "kl. 08:30" in week
+
+
+def test_switching_views_keeps_the_date(client, db, login, world):
+    login.resident(world.resident)
+    day = "2026-12-15"
+    html = client.get(f"/appointments?view=week&date={day}").get_data(as_text=True)
+    assert f"view=month&amp;date={day}" in html and f"view=list&amp;date={day}" in html
+
+
+def test_a_bad_date_falls_back_to_today(client, db, login, world):
+    login.resident(world.resident)
+    assert client.get("/appointments?view=month&date=2026-13-45").status_code == 200
+
+
+def test_detail_shows_employee_only_when_assigned(client, db, login, world):
+    assigned = visit(db, world, tomorrow(), AppointmentStatus.ASSIGNED)
+    planned = visit(db, world, tomorrow() + timedelta(days=1))
+    login.resident(world.resident)
+    html = client.get(f"/appointments/{assigned.id}").get_data(as_text=True)
+    assert world.employee.full_name in html and "Avbestill" in html
+    html = client.get(f"/appointments/{planned.id}").get_data(as_text=True)
+    assert world.employee.full_name not in html
+
+
+def test_a_past_planned_visit_is_not_found(client, db, login, world):
+    old = visit(db, world, oslo_today() - timedelta(days=3))
+    login.resident(world.resident)
+    assert client.get(f"/appointments/{old.id}").status_code == 404
+
+
+def test_someone_elses_appointment_is_not_found(client, db, login, world):
+    theirs = visit(db, world, tomorrow())
+    login.resident(factories.person(db, "Stranger"))
+    assert client.get(f"/appointments/{theirs.id}").status_code == 404
+    assert client.get(f"/appointments/{theirs.id}/cancel").status_code == 404
+
+
+def post_cancel(client, appointment, **data):
+    token = csrf_token(client, f"/appointments/{appointment.id}/cancel")
+    return client.post(f"/appointments/{appointment.id}/cancel", data={"csrf_token": token, **data})
+
+
+def test_cancelling_one_appointment_lists_it(client, db, login, world):
+    target = visit(db, world, tomorrow())
+    login.resident(world.resident)
+    page = client.get(f"/appointments/{target.id}/cancel").get_data(as_text=True)
+    assert "Enkeltavtale" in page and "Periode" in page
+    assert re.search(rf'value="{world.nursing.id}"\s+checked', page)  # pre-selected
+    response = post_cancel(client, target, kind="single", submission_key="c1")
+    assert response.status_code == 303
+    confirmation = client.get(response.location).get_data(as_text=True)
+    assert "1 timeavtale ble avbestilt" in confirmation and "Morgenstell" in confirmation
+    db.refresh(target)
+    assert target.status is AppointmentStatus.CANCELLED
+
+
+def test_cancelling_a_period_from_the_form(client, db, login, world):
+    days = [tomorrow() + timedelta(days=i) for i in range(3)]
+    visits = [visit(db, world, d) for d in days]
+    login.resident(world.resident)
+    response = post_cancel(
+        client,
+        visits[0],
+        kind="period",
+        start_date=days[0].isoformat(),
+        start_time="00:00",
+        end_date=days[1].isoformat(),
+        end_time="23:59",
+        service_ids=[world.nursing.id],
+        submission_key="c2",
+    )
+    assert response.status_code == 303
+    assert "2 timeavtaler ble avbestilt" in client.get(response.location).get_data(as_text=True)
+    for a in visits:
+        db.refresh(a)
+    assert [a.status for a in visits] == [AppointmentStatus.CANCELLED] * 2 + [
+        AppointmentStatus.PLANNED
+    ]
+
+
+def test_period_errors_are_explained_and_change_nothing(client, db, login, world):
+    target = visit(db, world, tomorrow())
+    login.resident(world.resident)
+    cases = [
+        ({"kind": "period", "service_ids": [world.nursing.id]}, "Fyll inn når perioden"),
+        (
+            {
+                "kind": "period",
+                "start_date": tomorrow().isoformat(),
+                "start_time": "12:00",
+                "end_date": tomorrow().isoformat(),
+                "end_time": "11:00",
+                "service_ids": [world.nursing.id],
+            },
+            "Slutten av perioden er før starten",
+        ),
+        (
+            {
+                "kind": "period",
+                "start_date": "2030-01-01",
+                "start_time": "00:00",
+                "end_date": "2030-01-02",
+                "end_time": "00:00",
+                "service_ids": [world.nursing.id],
+            },
+            "ingenting å avbestille",
+        ),
+        (
+            {
+                "kind": "period",
+                "start_date": tomorrow().isoformat(),
+                "start_time": "00:00",
+                "end_date": tomorrow().isoformat(),
+                "end_time": "23:59",
+            },
+            "Velg minst én tjeneste",
+        ),
+    ]
+    for i, (data, message) in enumerate(cases):
+        response = post_cancel(client, target, submission_key=f"e{i}", **data)
+        assert response.status_code == 422, data
+        assert message in response.get_data(as_text=True), message
+    assert db.scalar(sa.select(sa.func.count()).select_from(Cancellation)) == 0
+    db.refresh(target)
+    assert target.status is AppointmentStatus.PLANNED
+
+
+def test_a_parent_of_a_teenager_sees_and_cancels_appointments(client, db, login, world):
+    today = oslo_today()
+    parent = factories.person(db, "Mor")
+    teen = factories.person(db, "Tenåring", born=today.replace(year=today.year - 14))
+    factories.parent_of(db, parent, teen)
+    factories.receives(db, teen, world.unit)
+    target = visit(db, world, tomorrow(), person=teen)
+    login.resident(parent, acting_for=teen)
+    assert "Morgenstell" in client.get("/appointments").get_data(as_text=True)
+    assert post_cancel(client, target, kind="single", submission_key="p1").status_code == 303
+
+
+def test_a_proxy_out_of_scope_sees_no_appointments(client, db, login, world):
+    visit(db, world, tomorrow())
+    outsider = factories.person(db, "Outsider")
+    factories.fullmakt(db, world.resident, outsider, areas=("legemidler",))
+    login.resident(outsider, acting_for=world.resident)
+    html = client.get("/appointments").get_data(as_text=True)
+    assert "Morgenstell" not in html  # falls back to the outsider's own (none)
+
+
+def test_the_month_grid_has_a_cell_per_day_with_a_count(client, db, login, world):
+    visit(db, world, date(2026, 12, 10))
+    login.resident(world.resident)
+    html = client.get("/appointments?view=month&date=2026-12-10").get_data(as_text=True)
+    assert "desember 2026" in html
+    assert re.search(r'aria-label="torsdag 10\. desember: 1 timeavtale"', html)
+
+
+def test_list_pages_by_keyset(client, db, login, world):
+    for i in range(35):
+        visit(db, world, tomorrow() + timedelta(days=i))
+    login.resident(world.resident)
+    first = client.get("/appointments?view=list").get_data(as_text=True)
+    assert first.count('class="appt"') == 30
+    more = re.search(r'href="(/appointments\?[^"]*after=[^"]+)"', first).group(1)
+    second = client.get(more.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert second.get_data(as_text=True).count('class="appt"') == 5
+
+
+def test_times_are_oslo_times(client, db, login, world):
+    day = date(2027, 7, 1)  # summer time: 08:00 in Oslo is 06:00 UTC
+    visit(db, world, day)
+    login.resident(world.resident)
+    html = client.get("/appointments?view=week&date=2027-07-01").get_data(as_text=True)
+    assert "08:00–10:00" in html
+    assert datetime.combine(day, time(8), tzinfo=OSLO).utcoffset() == timedelta(hours=2)
