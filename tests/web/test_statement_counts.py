@@ -165,9 +165,13 @@ def _visits(db, world, n: int, first):
         day = first + timedelta(days=i % 28)
         status = AppointmentStatus.ASSIGNED if i % 2 else AppointmentStatus.PLANNED
         a = Appointment(
-            person_id=world.resident.id, service_id=world.nursing.id, unit_id=world.unit.id,
-            status=status, window_start=local_to_utc(day, time(8 + i % 10)),
-            window_end=local_to_utc(day, time(9 + i % 10)), description="Besøk",
+            person_id=world.resident.id,
+            service_id=world.nursing.id,
+            unit_id=world.unit.id,
+            status=status,
+            window_start=local_to_utc(day, time(8 + i % 10)),
+            window_end=local_to_utc(day, time(9 + i % 10)),
+            description="Besøk",
             created_at=utcnow(),
         )
         if status is AppointmentStatus.ASSIGNED:
