@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app.clock import utcnow
 from app.extensions import db
@@ -24,6 +25,7 @@ def appointments_group() -> None:
 
 
 @appointments_group.command("extend")
+@with_appcontext
 @click.option("--weeks", default=8, show_default=True, help="How far ahead visits must exist.")
 def extend_command(weeks: int) -> None:
     """Generate the occurrences of every running series this far ahead (run daily)."""
@@ -33,6 +35,7 @@ def extend_command(weeks: int) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option(
     "--if-empty",
     is_flag=True,
