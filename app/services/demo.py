@@ -44,8 +44,10 @@ from app.models import (
     ThreadRead,
     ThreadStatus,
     Unit,
+    UsageAction,
 )
 from app.services.appointments import local_to_utc, series_generate
+from app.services.audit import usage_log_add
 from app.services.register import fodselsnummer_birth_date, fodselsnummer_validate
 from app.services.staff_auth import password_hash
 from app.workdays import reply_deadline
@@ -622,6 +624,30 @@ def demo_load(
         ]
     )
     session.flush()
+
+    # What Kari's Logg over bruk already holds: her own log-in, Ola's work on her behalf,
+    # and the staff member who opened her thread.
+    ola = people["ola"]
+    for at, action, actor in (
+        (asked - timedelta(minutes=2), UsageAction.LOGGED_IN, {"actor_person_id": kari.id}),
+        (sent - timedelta(minutes=4), UsageAction.ACTING_STARTED, {"actor_person_id": ola.id}),
+        (
+            sent,
+            UsageAction.MESSAGE_SENT,
+            {"actor_person_id": ola.id, "object_type": "thread", "object_id": waiting.id},
+        ),
+        (
+            triaged,
+            UsageAction.STAFF_VIEWED_THREAD,
+            {
+                "actor_staff_id": staff["siri"].id,
+                "actor_unit_id": sone_nord.id,
+                "object_type": "thread",
+                "object_id": waiting.id,
+            },
+        ),
+    ):
+        usage_log_add(session, subject_person_id=kari.id, action=action, at=at, **actor)
     return {
         "municipalities": 2,
         "people": len(people),

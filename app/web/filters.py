@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import phonenumbers
 from babel import Locale
@@ -16,6 +16,7 @@ from stdnum.no import fodselsnummer
 from app.clock import OSLO, oslo_today
 from app.models import PassOnMethod, StaffRoleKind, ThreadEvent, ThreadEventKind, ThreadStatus
 from app.web.appointment_text import status_label as appointment_status_label
+from app.web.profile_text import usage_text
 
 ROLE_LABELS = {
     StaffRoleKind.MESSAGE_COORDINATOR: _l("message coordinator"),
@@ -166,6 +167,13 @@ def rrule_text(rule: str) -> str:
     return text if interval == 1 else _("every %(n)d weeks: %(days)s", n=interval, days=text)
 
 
+def area_names(fullmakt) -> str:
+    """ "Alle områder", or the chosen areas in the current language."""
+    if fullmakt.all_areas:
+        return _("All areas")
+    return ", ".join(area.name(_locale()) for area in fullmakt.areas)
+
+
 def clock(value: datetime) -> str:
     """ "08:30", in Oslo time."""
     return value.astimezone(OSLO).strftime("%H:%M")
@@ -189,4 +197,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(month_name)
     app.add_template_global(weekday_names)
     app.add_template_global(rrule_text)
+    app.add_template_global(area_names)
+    app.add_template_global(usage_text)
+    app.add_template_global(timedelta(seconds=1), "timedelta_second")
     app.add_template_global(event_label)

@@ -293,3 +293,17 @@ def test_the_demo_refuses_synthetic_numbers_where_they_are_not_allowed(db):
 
     with pytest.raises(InvalidFodselsnummer):
         demo_load(db, now=utcnow(), allow_synthetic=False, terms_version="2026-1")
+
+
+def test_karis_usage_log_holds_olas_work_and_the_staff_read(db, demo):
+    from app.models import UsageAction, UsageLogEntry
+
+    found = people(db)
+    entries = db.scalars(
+        sa.select(UsageLogEntry).where(UsageLogEntry.subject_person_id == found["Kari Nordmann"].id)
+    ).all()
+    actions = {(e.action, e.actor_person_id, e.actor_staff_id is not None) for e in entries}
+    ola = found["Ola Nordmann"].id
+    assert (UsageAction.MESSAGE_SENT, ola, False) in actions
+    assert (UsageAction.ACTING_STARTED, ola, False) in actions
+    assert (UsageAction.STAFF_VIEWED_THREAD, None, True) in actions

@@ -64,8 +64,15 @@ SEES_RESIDENT = {"resident", "proxy_in_scope", "staff_of_unit", "leader"}
 RESIDENT_NAME = "Rita Resident"
 
 LOGIN_REDIRECT = 302
-# Routes of the test identity provider list the register by design (development only).
-REGISTER_LISTING = {("dev_idp.authorize", "GET"), ("dev_idp.authorize", "POST")}
+# Where a name is shown by design: the test identity provider lists the register
+# (development only); a fullmakt list names the other party, and the administrator's list
+# names both parties of the fullmakter the municipality registered.
+NAMES_BY_DESIGN = {
+    ("dev_idp.authorize", "GET"),
+    ("dev_idp.authorize", "POST"),
+    ("citizen.fullmakter", "GET"),
+    ("admin.fullmakter", "GET"),
+}
 
 
 @dataclass
@@ -100,6 +107,13 @@ STAFF_PAGE = table(
     residents=403,
     staff=200,
     admin=302,  # no unit: sent to Administration
+)
+
+# Profile pages are for oneself (or a young child); a proxy never opens the grantor's.
+PROFILE_PAGE = table(anonymous=LOGIN_REDIRECT, residents=200, proxy_in_scope=403, staff=403)
+# Fullmakt pages: only for oneself, never while acting for someone else.
+FULLMAKT_PAGE = table(
+    anonymous=LOGIN_REDIRECT, residents=200, proxy_in_scope=403, parent=403, staff=403
 )
 
 # A thread or message of the unit: only its staff and leader reach it; others see nothing.
@@ -246,6 +260,62 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
             staff=403,
         ),
     ),
+    ("citizen.contact", "GET"): (get("/profile/contact"), PROFILE_PAGE),
+    ("citizen.contact", "POST"): (
+        post("/profile/contact", email="a@b.example", channel="email", level="normal"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=303,
+            proxy_in_scope=403,
+            staff=403,
+        ),
+    ),
+    ("citizen.usage_log", "GET"): (get("/profile/log"), PROFILE_PAGE),
+    ("citizen.fullmakter", "GET"): (get("/profile/fullmakter"), FULLMAKT_PAGE),
+    ("citizen.fullmakt_new", "GET"): (get("/profile/fullmakter/new"), FULLMAKT_PAGE),
+    ("citizen.fullmakt_new", "POST"): (
+        post("/profile/fullmakter/new", fodselsnummer="{resident_fnr}"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            # Rita cannot give herself one (422); the others are sent on to step two,
+            # except the parent, who acts for the child and may not grant for it.
+            residents=303,
+            resident=422,
+            proxy_in_scope=403,
+            parent=403,
+            staff=403,
+        ),
+    ),
+    ("citizen.fullmakt_details", "GET"): (
+        get("/profile/fullmakter/new/details"),
+        table(anonymous=LOGIN_REDIRECT, residents=302, proxy_in_scope=403, parent=403, staff=403),
+    ),
+    ("citizen.fullmakt_details", "POST"): (
+        post("/profile/fullmakter/new/details", duration="indefinite", scope="all"),
+        table(anonymous=LOGIN_REDIRECT, residents=302, proxy_in_scope=403, parent=403, staff=403),
+    ),
+    ("citizen.fullmakt_edit", "GET"): (
+        get("/profile/fullmakter/{fullmakt}/edit"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=303,
+            proxy_in_scope=403,
+            parent=403,
+            staff=403,
+        ),
+    ),
+    ("citizen.fullmakt_end", "POST"): (
+        post("/profile/fullmakter/{fullmakt}/end"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=303,
+            proxy_in_scope=403,
+            parent=403,
+            staff=403,
+        ),
+    ),
     ("citizen.act_for", "POST"): (
         post("/act-for", person_id="{resident}"),
         table(
@@ -387,6 +457,24 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ("pwa.manifest", "GET"): (get("/manifest.webmanifest"), everyone(200)),
     ("pwa.service_worker", "GET"): (get("/sw.js"), everyone(200)),
     ("pwa.offline", "GET"): (get("/offline"), everyone(200)),
+    ("admin.fullmakter", "GET"): (
+        get("/admin/fullmakter"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.fullmakter", "POST"): (
+        post(
+            "/admin/fullmakter",
+            grantor="{resident_fnr}",
+            grantee="{proxy_fnr}",
+            document_reference="SAK 1",
+            valid_from="2026-01-01",
+        ),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.fullmakt_end", "POST"): (
+        post("/admin/fullmakter/{assigned}/end"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
     ("admin.index", "GET"): (
         get("/admin/"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
@@ -532,6 +620,13 @@ def test_route_by_role(
         submission_key=None,
         now=utcnow(),
     )
+    from app.models import Fullmakt, FullmaktKind
+
+    given = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
+    assigned_to = factories.person(db, "Verge", "Vergesen")
+    assigned = factories.fullmakt(
+        db, world.resident, assigned_to, kind=FullmaktKind.ASSIGNED, registered_by=world.admin
+    )
     scene = Scene(
         world,
         {
@@ -546,6 +641,10 @@ def test_route_by_role(
             "cancellation": cancellation.id,
             "series": series.id,
             "visit": today_visit.id,
+            "fullmakt": given.id,
+            "assigned": assigned.id,
+            "resident_fnr": world.resident.fodselsnummer,
+            "proxy_fnr": world.proxy.fodselsnummer,
         },
     )
     path, data = make_request(scene)
@@ -561,6 +660,6 @@ def test_route_by_role(
     assert response.status_code in expected[role], (
         f"{role} {route[1]} {path}: {response.status_code}, expected {expected[role]}"
     )
-    if role not in SEES_RESIDENT and route not in REGISTER_LISTING:
+    if role not in SEES_RESIDENT and route not in NAMES_BY_DESIGN:
         assert RESIDENT_NAME not in body
         assert "Hei fra Rita" not in body

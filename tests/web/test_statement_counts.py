@@ -212,3 +212,39 @@ def test_staff_visit_pages_need_the_same_statements_for_1_and_50(
     _visits(db, world, 1, first)
     login.staff(world.employee)
     _same_for_1_and_50(client, counter, path, grow)
+
+
+def test_usage_log_needs_the_same_statements_for_1_and_50_entries(
+    client, db, login, world, counter
+):
+    from app.models import UsageAction
+    from app.services.audit import usage_log_add
+
+    def add(n: int) -> None:
+        for i in range(n):
+            usage_log_add(
+                db,
+                subject_person_id=world.resident.id,
+                action=UsageAction.STAFF_VIEWED_THREAD,
+                actor_staff_id=world.employee.id,
+                actor_unit_id=world.unit.id,
+            )
+            usage_log_add(
+                db,
+                subject_person_id=world.resident.id,
+                action=UsageAction.MESSAGE_SENT,
+                actor_person_id=world.proxy.id,
+            )
+
+    add(1)
+    login.resident(world.resident)
+    _same_for_1_and_50(client, counter, "/profile/log", lambda: add(49))
+
+
+def test_fullmakt_page_needs_the_same_statements_for_1_and_50(client, db, login, world, counter):
+    def add(n: int) -> None:
+        for i in range(n):
+            factories.fullmakt(db, world.resident, factories.person(db, f"G{i}", "Grantee"))
+
+    login.resident(world.resident)
+    _same_for_1_and_50(client, counter, "/profile/fullmakter", lambda: add(49))

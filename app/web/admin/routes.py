@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.clock import oslo_today, utcnow
 from app.extensions import db, login_manager
 from app.security import access
+from app.selectors import fullmakt as fullmakt_reads
 from app.selectors.staff import municipality_staff, municipality_with_services
+from app.services import fullmakt as fullmakt_service
+from app.services.fullmakt import FullmaktRefused
+from app.web.admin.forms import AssignedFullmaktForm
 from app.web.htmx import render
+from app.web.profile_text import fullmakt_refusal
+from app.web.staff.forms import SimpleForm
 from app.web.staff.shell import StaffShell
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -30,3 +38,74 @@ def index() -> Response:
     municipality = db.session.scalars(municipality_with_services(municipality_id)).one()
     staff = db.session.scalars(municipality_staff(municipality_id)).unique().all()
     return render("admin/index.html", municipality=municipality, staff=staff)
+
+
+@bp.route("/fullmakter", methods=["GET", "POST"])
+def fullmakter() -> Response:
+    """Tildelt fullmakt: registered here, shown in both people's lists."""
+    form = AssignedFullmaktForm()
+    error = None
+    if request.method == "GET":
+        form.valid_from.data = oslo_today()
+    elif form.validate_on_submit():
+        allow = current_app.config["ALLOW_SYNTHETIC_FNR"]
+        try:
+            grantor = fullmakt_service.find_by_fodselsnummer(
+                db.session, form.grantor.data, allow_synthetic=allow
+            )
+            grantee = fullmakt_service.find_by_fodselsnummer(
+                db.session, form.grantee.data, allow_synthetic=allow
+            )
+            fullmakt_service.fullmakt_assign(
+                db.session,
+                current_user,
+                grantor_id=grantor.id,
+                grantee_id=grantee.id,
+                document_reference=form.document_reference.data,
+                valid_from=form.valid_from.data,
+                valid_to=form.valid_to.data,
+                now=utcnow(),
+            )
+        except FullmaktRefused as refused:
+            error = fullmakt_refusal(refused.code)
+        else:
+            flash(
+                _(
+                    "The fullmakt from %(grantor)s to %(grantee)s is registered.",
+                    grantor=grantor.full_name,
+                    grantee=grantee.full_name,
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.fullmakter"), code=303)
+    assigned = (
+        db.session.scalars(
+            fullmakt_reads.assigned_in_municipality(current_user.staff.municipality_id)
+        )
+        .unique()
+        .all()
+    )
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "admin/fullmakter.html",
+        status=status,
+        form=form,
+        error=error,
+        assigned=assigned,
+        end_form=SimpleForm(formdata=None),
+        now=utcnow(),
+    )
+
+
+@bp.post("/fullmakter/<int:fullmakt_id>/end")
+def fullmakt_end(fullmakt_id: int) -> Response:
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    try:
+        fullmakt_service.fullmakt_end(
+            db.session, current_user, fullmakt_id=fullmakt_id, now=utcnow()
+        )
+    except FullmaktRefused:
+        abort(404)
+    flash(_("The fullmakt is ended."), "success")
+    return redirect(url_for("admin.fullmakter"), code=303)

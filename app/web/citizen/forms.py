@@ -5,6 +5,7 @@ from uuid import uuid4
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -17,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.models import CancellationKind
+from app.models import CancellationKind, NoticeChannel, NoticeLevel
 from app.services.appointments import NOTE_MAX
 from app.services.messaging import BODY_MAX, SUBJECT_MAX
 
@@ -108,3 +109,92 @@ class CancelForm(FlaskForm):
                 self.service_ids.errors.append(_l("Choose at least one service."))
                 valid = False
         return valid
+
+
+class ContactForm(FlaskForm):
+    """Kontaktinformasjon og varseloppsett."""
+
+    mobile = StringField(
+        _l("Mobile number"),
+        validators=[Optional(), Length(max=20)],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    email = StringField(
+        _l("E-mail"),
+        validators=[Optional(), Length(max=254)],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+    channel = RadioField(
+        _l("Send notices by"),
+        choices=[
+            SelectChoice(NoticeChannel.SMS.value, _l("Text message (SMS)")),
+            SelectChoice(NoticeChannel.EMAIL.value, _l("E-mail")),
+        ],
+        validators=[InputRequired(_l("Choose how to get notices."))],
+    )
+    level = RadioField(
+        _l("Which notices"),
+        choices=[
+            SelectChoice(NoticeLevel.LIMITED.value, _l("Limited notices")),
+            SelectChoice(NoticeLevel.NORMAL.value, _l("Normal notices")),
+            SelectChoice(NoticeLevel.ALL.value, _l("All notices")),
+        ],
+        validators=[InputRequired(_l("Choose which notices you want."))],
+    )
+    same_for_represented = BooleanField(_l("Same notices for others you represent"))
+
+
+class GranteeForm(FlaskForm):
+    """Gi ny fullmakt, step one: a family member, or anyone by fødselsnummer."""
+
+    person_id = IntegerField(validators=[Optional()])
+    fodselsnummer = StringField(
+        _l("Fødselsnummer"),
+        validators=[Optional(), Length(max=13)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+
+
+class GrantForm(FlaskForm):
+    """Gi ny fullmakt, step two: for how long and for what."""
+
+    duration = RadioField(
+        _l("For how long"),
+        choices=[
+            SelectChoice("indefinite", _l("Until further notice")),
+            SelectChoice("until", _l("Until a date")),
+        ],
+        default="indefinite",
+        validators=[InputRequired(_l("Choose for how long."))],
+    )
+    valid_to = DateField(_l("Last day"), validators=[Optional()])
+    scope = RadioField(
+        _l("Which areas"),
+        choices=[
+            SelectChoice("all", _l("All areas")),
+            SelectChoice("selected", _l("Selected areas")),
+        ],
+        default="all",
+        validators=[InputRequired(_l("Choose the areas."))],
+    )
+    areas = SelectMultipleField(_l("Areas"), validate_choice=False)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.duration.data == "until" and self.valid_to.data is None:
+            self.valid_to.errors.append(_l("Give the last day of the fullmakt."))
+            valid = False
+        if self.scope.data == "selected" and not self.areas.data:
+            self.areas.errors.append(_l("Choose at least one area."))
+            valid = False
+        return valid
+
+
+class PeriodFilterForm(FlaskForm):
+    """The usage log's period filter (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])

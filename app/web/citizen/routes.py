@@ -17,7 +17,7 @@ from app.security import access
 from app.security.access import Scope
 from app.selectors import appointments as appointment_reads
 from app.selectors import threads
-from app.selectors.people import person_by_id, services_received
+from app.selectors.people import services_received
 from app.services import appointments as appointment_service
 from app.services import messaging
 from app.services.appointments import AppointmentError
@@ -328,13 +328,6 @@ def contacts() -> Response:
     )
 
 
-@bp.get("/profile")
-def profile() -> Response:
-    rep = access.require_scope(current_user, Scope.PROFILE)
-    person = db.session.scalars(person_by_id(rep.subject.id)).one()
-    return render("citizen/profile.html", person=person)
-
-
 @bp.post("/act-for")
 def act_for() -> Response:
     form = ActForForm()
@@ -353,3 +346,7 @@ def act_for() -> Response:
         "citizen.messages" if Scope.MESSAGES in rep.scopes else "citizen.appointments"
     )
     return hx_redirect(safe_next(form.next.data, default) if rep.is_self else default)
+
+
+# Profil og innstillinger lives in its own module on the same blueprint.
+from app.web.citizen import profile as _profile  # noqa: E402, F401

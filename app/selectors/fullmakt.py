@@ -1,0 +1,82 @@
+"""Reads for fullmakt pages: a person's fullmakter both ways, and their family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from app.models import FamilyRelation, Fullmakt, FullmaktArea, Person
+
+
+@dataclass(frozen=True)
+class FullmaktLists:
+    given: list[Fullmakt]
+    received: list[Fullmakt]
+    history: list[Fullmakt]  # ended or expired, both ways, newest first
+
+
+def fullmakt_lists(session: Session, person_id: int, now: datetime) -> FullmaktLists:
+    """Everything the person has given or received, in force or not (one statement)."""
+    rows = (
+        session.scalars(
+            sa.select(Fullmakt)
+            .where(sa.or_(Fullmakt.grantor_id == person_id, Fullmakt.grantee_id == person_id))
+            .options(
+                joinedload(Fullmakt.grantor),
+                joinedload(Fullmakt.grantee),
+                joinedload(Fullmakt.areas),
+            )
+            .order_by(Fullmakt.created_at.desc(), Fullmakt.id.desc())
+        )
+        .unique()
+        .all()
+    )
+    in_force = [f for f in rows if f.ended_at is None and (f.valid_to is None or f.valid_to > now)]
+    return FullmaktLists(
+        given=[f for f in in_force if f.grantor_id == person_id],
+        received=[f for f in in_force if f.grantee_id == person_id],
+        history=[f for f in rows if f not in in_force],
+    )
+
+
+def fullmakt_by_id(fullmakt_id: int) -> sa.Select[tuple[Fullmakt]]:
+    return (
+        sa.select(Fullmakt)
+        .where(Fullmakt.id == fullmakt_id)
+        .options(
+            joinedload(Fullmakt.grantor), joinedload(Fullmakt.grantee), joinedload(Fullmakt.areas)
+        )
+    )
+
+
+def family_of(person_id: int) -> sa.Select[tuple[Person]]:
+    """Parents, children, spouses and siblings in the register (either direction)."""
+    forward = sa.select(FamilyRelation.related_person_id).where(
+        FamilyRelation.person_id == person_id
+    )
+    backward = sa.select(FamilyRelation.person_id).where(
+        FamilyRelation.related_person_id == person_id
+    )
+    return (
+        sa.select(Person)
+        .where(sa.or_(Person.id.in_(forward), Person.id.in_(backward)), Person.id != person_id)
+        .order_by(Person.family_name, Person.given_name, Person.id)
+    )
+
+
+def areas() -> sa.Select[tuple[FullmaktArea]]:
+    return sa.select(FullmaktArea).order_by(FullmaktArea.sort_order, FullmaktArea.code)
+
+
+def assigned_in_municipality(municipality_id: int) -> sa.Select[tuple[Fullmakt]]:
+    """Assigned fullmakter for people living in the municipality, newest first."""
+    return (
+        sa.select(Fullmakt)
+        .join(Person, Person.id == Fullmakt.grantor_id)
+        .where(Fullmakt.kind == "assigned", Person.municipality_id == municipality_id)
+        .options(joinedload(Fullmakt.grantor), joinedload(Fullmakt.grantee))
+        .order_by(Fullmakt.created_at.desc(), Fullmakt.id.desc())
+    )

@@ -1,0 +1,275 @@
+"""Fullmakt: given by a resident, or assigned by the municipality; ended by either side.
+
+The rules (PRODUCT.md 4.7): the grantor is at least 16 and digitally active; the grantee
+is in the register and at least 18; nobody with a protected address gives or receives one;
+nobody grants to themselves; a proxy never grants for the person they act for (access does
+not chain). Changing a fullmakt ends it and creates a new one. Access ends at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from app.clock import OSLO, oslo_today
+from app.models import (
+    Fullmakt,
+    FullmaktArea,
+    FullmaktKind,
+    Person,
+    UsageAction,
+)
+from app.security import access
+from app.security.access import Scope, age_on
+from app.security.actor import Actor
+from app.services.audit import usage_log_add
+from app.services.register import InvalidFodselsnummer, fodselsnummer_validate
+
+GRANTOR_MIN_AGE = 16
+GRANTEE_MIN_AGE = 18
+DOCUMENT_MAX = 200
+
+
+class FullmaktRefused(Exception):
+    """Refused with a reason the user is told; `code` picks the text."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def grantee_refusal(grantor: Person, grantee: Person, today: date) -> str | None:
+    """Why `grantee` cannot receive a fullmakt from `grantor`, or None."""
+    if grantee.id == grantor.id:
+        return "self"
+    if age_on(grantee.birth_date, today) < GRANTEE_MIN_AGE:
+        return "grantee_too_young"
+    if grantee.has_protected_address:
+        return "grantee_protected"
+    return None
+
+
+def grantor_refusal(grantor: Person, *, digitally_active: bool, today: date) -> str | None:
+    """Why `grantor` cannot give a fullmakt, or None."""
+    if age_on(grantor.birth_date, today) < GRANTOR_MIN_AGE:
+        return "grantor_too_young"
+    if not digitally_active:
+        return "grantor_not_active"
+    if grantor.has_protected_address:
+        return "grantor_protected"
+    return None
+
+
+def end_of_day(day: date) -> datetime:
+    """A fullmakt "until 31 May" lasts through that day in Oslo: it ends at midnight."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=OSLO).astimezone(UTC)
+
+
+def find_by_fodselsnummer(session: Session, value: str, *, allow_synthetic: bool) -> Person:
+    """The person with that number; anything else is simply "not found"."""
+    try:
+        number = fodselsnummer_validate(value, allow_synthetic=allow_synthetic)
+    except InvalidFodselsnummer as invalid:
+        code = "not_found" if invalid.code == "synthetic" else "invalid_number"
+        raise FullmaktRefused(code) from None
+    person = session.scalars(sa.select(Person).where(Person.fodselsnummer == number)).one_or_none()
+    if person is None:
+        raise FullmaktRefused("not_found")
+    return person
+
+
+def _require_acting_as_oneself(actor: Actor) -> Person:
+    """Granting is for oneself only: a proxy never grants for the person they act for."""
+    if not actor.is_resident:
+        raise FullmaktRefused("not_resident")
+    if actor.is_acting_for_other:
+        raise FullmaktRefused("acting_for_other")
+    access.require_scope(actor, Scope.FULLMAKT)
+    return actor.person
+
+
+def _areas(session: Session, all_areas: bool, codes: list[str]) -> list[FullmaktArea]:
+    if all_areas:
+        return []
+    known = {a.code: a for a in session.scalars(sa.select(FullmaktArea))}
+    chosen = [known[c] for c in dict.fromkeys(codes) if c in known]
+    if not chosen or len(chosen) != len(set(codes)):
+        raise FullmaktRefused("no_areas")
+    return chosen
+
+
+def _in_force_between(session: Session, grantor_id: int, grantee_id: int, now: datetime):
+    return session.scalars(
+        sa.select(Fullmakt).where(
+            Fullmakt.grantor_id == grantor_id,
+            Fullmakt.grantee_id == grantee_id,
+            Fullmakt.ended_at.is_(None),
+            sa.or_(Fullmakt.valid_to.is_(None), Fullmakt.valid_to > now),
+        )
+    ).all()
+
+
+def grantee_check(session: Session, actor: Actor, grantee: Person, now: datetime) -> None:
+    """Step one of Gi ny fullmakt: may this person receive one from the actor?"""
+    grantor = _require_acting_as_oneself(actor)
+    today = oslo_today(now)
+    refusal = grantor_refusal(
+        grantor, digitally_active=actor.digitally_active, today=today
+    ) or grantee_refusal(grantor, grantee, today)
+    if refusal:
+        raise FullmaktRefused(refusal)
+
+
+def fullmakt_grant(
+    session: Session,
+    actor: Actor,
+    *,
+    grantee_id: int,
+    all_areas: bool,
+    area_codes: list[str],
+    valid_to: date | None,
+    now: datetime,
+) -> Fullmakt:
+    """Gi ny fullmakt (or change one: the old one ends and the new one replaces it)."""
+    grantor = _require_acting_as_oneself(actor)
+    grantee = session.get(Person, grantee_id)
+    if grantee is None:
+        raise FullmaktRefused("not_found")
+    grantee_check(session, actor, grantee, now)
+    if valid_to is not None and valid_to < oslo_today(now):
+        raise FullmaktRefused("valid_to_past")
+    areas = _areas(session, all_areas, area_codes)
+    replaced = _in_force_between(session, grantor.id, grantee.id, now)
+    for old in replaced:
+        old.ended_at = now
+        old.ended_by_person_id = grantor.id
+    fullmakt = Fullmakt(
+        grantor_id=grantor.id,
+        grantee_id=grantee.id,
+        kind=FullmaktKind.ORDINARY,
+        all_areas=all_areas,
+        valid_from=now,
+        valid_to=end_of_day(valid_to) if valid_to else None,
+        created_at=now,
+        replaces_id=replaced[-1].id if replaced else None,
+    )
+    fullmakt.areas = areas
+    session.add(fullmakt)
+    session.flush()
+    usage_log_add(
+        session,
+        subject_person_id=grantor.id,
+        action=UsageAction.FULLMAKT_GIVEN,
+        actor_person_id=grantor.id,
+        object_type="fullmakt",
+        object_id=fullmakt.id,
+        detail=grantee.full_name,
+        at=now,
+    )
+    return fullmakt
+
+
+def fullmakt_end(session: Session, actor: Actor, *, fullmakt_id: int, now: datetime) -> Fullmakt:
+    """Avslutt fullmakt: the grantor or the grantee, at any time; access ends at once."""
+    fullmakt = session.scalars(
+        sa.select(Fullmakt)
+        .where(Fullmakt.id == fullmakt_id)
+        .options(joinedload(Fullmakt.grantor), joinedload(Fullmakt.grantee))
+    ).one_or_none()
+    if fullmakt is None:
+        raise FullmaktRefused("not_found")
+    by_person = None
+    by_staff = None
+    if actor.is_resident:
+        if actor.is_acting_for_other or actor.person.id not in (
+            fullmakt.grantor_id,
+            fullmakt.grantee_id,
+        ):
+            raise FullmaktRefused("not_found")
+        by_person = actor.person.id
+    else:
+        access.require_municipal_admin(actor)
+        if (
+            fullmakt.kind is not FullmaktKind.ASSIGNED
+            or fullmakt.grantor.municipality_id != actor.staff.municipality_id
+        ):
+            raise FullmaktRefused("not_found")
+        by_staff = actor.staff.id
+    if fullmakt.ended_at is None:
+        fullmakt.ended_at = now
+        fullmakt.ended_by_person_id = by_person
+        fullmakt.ended_by_staff_id = by_staff
+        session.flush()
+        usage_log_add(
+            session,
+            subject_person_id=fullmakt.grantor_id,
+            action=UsageAction.FULLMAKT_ENDED,
+            actor_person_id=by_person,
+            actor_staff_id=by_staff,
+            object_type="fullmakt",
+            object_id=fullmakt.id,
+            detail=fullmakt.grantee.full_name,
+            at=now,
+        )
+    return fullmakt
+
+
+def fullmakt_assign(
+    session: Session,
+    actor: Actor,
+    *,
+    grantor_id: int,
+    grantee_id: int,
+    document_reference: str,
+    valid_from: date,
+    valid_to: date | None,
+    now: datetime,
+) -> Fullmakt:
+    """Tildelt fullmakt: registered by the municipality for a person lacking consent
+    competence, with the decision's document reference and its validity."""
+    access.require_municipal_admin(actor)
+    grantor = session.get(Person, grantor_id)
+    grantee = session.get(Person, grantee_id)
+    if grantor is None or grantee is None:
+        raise FullmaktRefused("not_found")
+    if grantor.municipality_id != actor.staff.municipality_id:
+        raise FullmaktRefused("other_municipality")
+    refusal = grantee_refusal(grantor, grantee, oslo_today(now))
+    if refusal:
+        raise FullmaktRefused(refusal)
+    if grantor.has_protected_address:
+        raise FullmaktRefused("grantor_protected")
+    reference = (document_reference or "").strip()
+    if not reference:
+        raise FullmaktRefused("document_missing")
+    if len(reference) > DOCUMENT_MAX:
+        raise FullmaktRefused("document_too_long")
+    if valid_to is not None and valid_to < valid_from:
+        raise FullmaktRefused("period_order")
+    start = datetime.combine(valid_from, time(0), tzinfo=OSLO).astimezone(UTC)
+    fullmakt = Fullmakt(
+        grantor_id=grantor.id,
+        grantee_id=grantee.id,
+        kind=FullmaktKind.ASSIGNED,
+        all_areas=True,
+        valid_from=start,
+        valid_to=end_of_day(valid_to) if valid_to else None,
+        created_at=now,
+        document_reference=reference,
+        registered_by_staff_id=actor.staff.id,
+    )
+    session.add(fullmakt)
+    session.flush()
+    usage_log_add(
+        session,
+        subject_person_id=grantor.id,
+        action=UsageAction.FULLMAKT_GIVEN,
+        actor_staff_id=actor.staff.id,
+        object_type="fullmakt",
+        object_id=fullmakt.id,
+        detail=grantee.full_name,
+        at=now,
+    )
+    return fullmakt

@@ -1,0 +1,107 @@
+"""What residents are told about fullmakt refusals, settings and their usage log."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.models import UsageAction, UsageLogEntry
+
+FULLMAKT_REFUSALS = {
+    "self": _l("You cannot give a fullmakt to yourself."),
+    "grantee_too_young": _l("A fullmakt can only be given to someone who is 18 or older."),
+    "grantee_protected": _l(
+        "This person cannot receive a fullmakt through Hjemmedialog. Contact the municipality."
+    ),
+    "grantor_too_young": _l("You must be 16 or older to give a fullmakt."),
+    "grantor_not_active": _l("You must accept the terms of use before you give a fullmakt."),
+    "grantor_protected": _l(
+        "You cannot give a fullmakt through Hjemmedialog. Contact the municipality for help."
+    ),
+    "acting_for_other": _l(
+        "While you act on behalf of someone else, you cannot give a fullmakt for them. Go back "
+        "to yourself first."
+    ),
+    "not_resident": _l("Only residents give a fullmakt."),
+    "not_found": _l("We found no person with that fødselsnummer."),
+    "invalid_number": _l("That is not a valid fødselsnummer. It has 11 digits."),
+    "valid_to_past": _l("The last day cannot be in the past."),
+    "no_areas": _l("Choose at least one area."),
+    "other_municipality": _l("The person giving the fullmakt must live in your municipality."),
+    "document_missing": _l("Give the reference to the decision document."),
+    "document_too_long": _l("The document reference is too long."),
+    "period_order": _l("The last day is before the first day."),
+    "choose_someone": _l("Choose a family member, or search with a fødselsnummer."),
+}
+
+SETTINGS_REFUSALS = {
+    "invalid": _l("That is not a valid number."),
+    "not_norwegian": _l("Give a Norwegian mobile number."),
+    "not_mobile": _l("That is not a mobile number. Text messages need a mobile number."),
+    "needed_for_sms": _l("Give a mobile number to get notices by text message."),
+    "needed_for_email": _l("Give an e-mail address to get notices by e-mail."),
+    "invalid_email": _l("That is not a valid e-mail address."),
+}
+
+
+def fullmakt_refusal(code: str) -> str:
+    return str(FULLMAKT_REFUSALS.get(code, FULLMAKT_REFUSALS["not_found"]))
+
+
+def settings_refusal(field: str, code: str) -> str:
+    key = "invalid_email" if field == "email" and code == "invalid" else code
+    return str(SETTINGS_REFUSALS.get(key, SETTINGS_REFUSALS["invalid"]))
+
+
+def usage_text(entry: UsageLogEntry) -> str:
+    """One line of Logg over bruk in plain words, in the reader's language."""
+    staff = entry.actor_staff.full_name if entry.actor_staff else None
+    unit = entry.actor_unit.name if entry.actor_unit else None
+    person = entry.actor_person
+    you = person is not None and person.id == entry.subject_person_id
+    who = person.full_name if person else staff or _("The municipality")
+    action = entry.action
+    if action is UsageAction.LOGGED_IN:
+        return _("Logged in")
+    if action is UsageAction.CONSENT_GIVEN:
+        return _("The terms of use were accepted")
+    if action is UsageAction.ACTING_STARTED:
+        return _("%(name)s started acting on your behalf", name=who)
+    if action in (
+        UsageAction.STAFF_VIEWED_PERSON,
+        UsageAction.STAFF_VIEWED_THREAD,
+        UsageAction.STAFF_VIEWED_APPOINTMENTS,
+    ):
+        what = {
+            UsageAction.STAFF_VIEWED_PERSON: _("your information"),
+            UsageAction.STAFF_VIEWED_THREAD: _("a message thread"),
+            UsageAction.STAFF_VIEWED_APPOINTMENTS: _("your appointments"),
+        }[action]
+        return _(
+            "%(name)s, %(unit)s, opened %(what)s", name=staff or "?", unit=unit or "?", what=what
+        )
+    if action is UsageAction.MESSAGE_SENT:
+        return _("%(name)s sent a message on your behalf", name=who)
+    if action is UsageAction.THREAD_READ:
+        return _("%(name)s read a message thread on your behalf", name=who)
+    if action is UsageAction.APPOINTMENT_CANCELLED:
+        return _("%(name)s cancelled appointments on your behalf", name=who)
+    if action is UsageAction.FULLMAKT_GIVEN:
+        if you:
+            return _("You gave a fullmakt to %(grantee)s", grantee=entry.detail or "?")
+        return _(
+            "%(name)s registered a fullmakt for %(grantee)s", name=who, grantee=entry.detail or "?"
+        )
+    if action is UsageAction.FULLMAKT_ENDED:
+        return _(
+            "The fullmakt to %(grantee)s was ended by %(name)s",
+            grantee=entry.detail or "?",
+            name=_("you") if you else who,
+        )
+    if action is UsageAction.SETTINGS_CHANGED:
+        if you:
+            return _("You changed your contact information and notices")
+        return _("%(name)s changed your contact information and notices", name=who)
+    if action is UsageAction.NOTICE_SENT:
+        return _("A notice was sent to you (%(channel)s)", channel=entry.detail or "")
+    return str(action)

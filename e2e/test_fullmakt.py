@@ -1,0 +1,184 @@
+"""Acting for others and the resident's own settings (issue: fullmakt, children, settings, log)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from playwright.sync_api import Browser, Page, expect
+
+from app.clock import oslo_today
+from e2e.conftest import DEVICES, A11y
+from e2e.journeys import act_for, log_in_resident, log_in_staff, person_menu
+
+KNUT, MARIT, LISE = "09820960103", "30915032067", "14868540266"
+
+
+def new_page(browser: Browser, server, device: str) -> Page:
+    context = browser.new_context(
+        base_url=server.url, locale="nb-NO", timezone_id="Europe/Oslo", **DEVICES[device]
+    )
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
+def open_gi_ny_fullmakt(page: Page, a11y: A11y, me: str) -> None:
+    person_menu(page, me).click()
+    a11y.check(page, "with the person menu open")
+    page.get_by_role("link", name="Profil og innstillinger").click()
+    a11y.check(page)
+    page.get_by_role("link", name="Fullmakter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fullmakter")
+    a11y.check(page)
+    page.get_by_role("link", name="Gi ny fullmakt").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Gi ny fullmakt")
+    a11y.check(page)
+
+
+def search(page: Page, number: str) -> None:
+    page.get_by_label("Fødselsnummer").fill(number)
+    page.get_by_role("button", name="Søk").click()
+
+
+def test_kari_gives_lise_a_fullmakt_and_ends_it(page: Page, a11y: A11y, browser, server, device):
+    log_in_resident(page, a11y, "Kari Nordmann")
+    a11y.check(page)
+    open_gi_ny_fullmakt(page, a11y, "Kari Nordmann")
+
+    search(page, KNUT)
+    expect(page.get_by_role("alert")).to_contain_text("18 år eller eldre")
+    a11y.check(page, "Knut refused")
+    search(page, MARIT)
+    expect(page.get_by_role("alert")).to_contain_text("kan ikke få fullmakt")
+    a11y.check(page, "Marit refused")
+
+    search(page, LISE)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fullmakt til Lise Berg")
+    a11y.check(page)
+    last_day = oslo_today() + timedelta(days=90)
+    page.get_by_label("Til en dato").check()
+    page.get_by_label("Siste dag").fill(last_day.isoformat())
+    page.get_by_label("Utvalgte områder").check()
+    page.get_by_label("Timeavtaler og behandlere").check()
+    a11y.check(page, "filled in")
+    page.get_by_role("button", name="Gi fullmakt").click()
+    expect(page.get_by_role("status")).to_contain_text("Lise Berg har nå fullmakt fra deg")
+    given = page.locator(".fullmakt").filter(has_text="Lise Berg")
+    expect(given).to_contain_text("Timeavtaler og behandlere")
+    expect(given).to_contain_text("Gjelder til og med")
+    a11y.check(page)
+
+    # Lise now sees Kari in her menu, and Kari's appointments.
+    lise_page = new_page(browser, server, device)
+    lise = A11y()
+    log_in_resident(lise_page, lise, "Lise Berg")
+    lise.check(lise_page)
+    act_for(lise_page, lise, "Lise Berg", "Kari Nordmann")
+    lise.check(lise_page, "acting for Kari")
+    nav = lise_page.get_by_role("navigation", name="Hovedmeny")
+    nav.get_by_role("link", name="Timeavtaler").click()
+    expect(lise_page.locator(".appt").first).to_contain_text("Hjemmesykepleie")
+    lise.check(lise_page)
+    appointment_url = lise_page.locator(".appt-link").first.get_attribute("href")
+
+    # Kari ends it; Lise's next request for Kari's data is refused.
+    given.get_by_role("button", name="Avslutt fullmakt").click()
+    expect(page.get_by_role("status")).to_contain_text("Fullmakten med Lise Berg er avsluttet")
+    expect(page.locator(".fullmakt").filter(has_text="Lise Berg")).to_have_count(0)
+    a11y.check(page)
+    lise_page.reload()
+    expect(lise_page.get_by_text("Du har ikke lenger tilgang")).to_be_visible()
+    expect(lise_page.get_by_text("på vegne av Kari Nordmann")).to_have_count(0)
+    lise.check(lise_page, "after the fullmakt ended")
+    response = lise_page.goto(appointment_url)
+    assert response.status == 404
+    lise.check(lise_page)
+    lise_page.context.close()
+    assert not lise.unchecked()
+
+
+def test_ola_acting_for_kari_cannot_give_a_fullmakt_for_her(page: Page, a11y: A11y):
+    log_in_resident(page, a11y, "Ola Nordmann")
+    a11y.check(page)
+    act_for(page, a11y, "Ola Nordmann", "Kari Nordmann")
+    a11y.check(page, "acting for Kari")
+    response = page.goto("/profile/fullmakter/new")
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("Du har ikke tilgang til denne siden")
+    a11y.check(page)
+
+
+def test_lise_sees_emil_as_a_parent(page: Page, a11y: A11y):
+    log_in_resident(page, a11y, "Lise Berg")
+    a11y.check(page)
+    act_for(page, a11y, "Lise Berg", "Emil Berg", note="barnet ditt")
+    a11y.check(page, "acting for Emil")
+
+
+def test_karis_usage_log_names_ola_and_jonas(page: Page, a11y: A11y, browser, server, device):
+    # Ola acts for Kari and writes; Jonas opens Kari's thread.
+    ola_page = new_page(browser, server, device)
+    ola = A11y()
+    log_in_resident(ola_page, ola, "Ola Nordmann")
+    ola.check(ola_page)
+    act_for(ola_page, ola, "Ola Nordmann", "Kari Nordmann")
+    ola.check(ola_page, "acting for Kari")
+    ola_page.get_by_role("link", name="Skriv melding").click()
+    ola.check(ola_page)
+    ola_page.get_by_label("Hjemmesykepleie").check()
+    ola_page.get_by_label("Emne").fill("Nøkkelboks")
+    ola_page.get_by_label("Melding").fill("Koden til nøkkelboksen er endret. Ring meg. Ola")
+    ola_page.get_by_role("button", name="Send").click()
+    expect(ola_page.get_by_role("heading", level=1)).to_have_text("Nøkkelboks")
+    ola.check(ola_page)
+    ola_page.context.close()
+
+    jonas_page = new_page(browser, server, device)
+    jonas = A11y()
+    log_in_staff(jonas_page, jonas, "jonas")
+    jonas.check(jonas_page)
+    jonas_page.get_by_role("link", name="Nøkkelboks").click()
+    expect(jonas_page.get_by_role("heading", level=1)).to_have_text("Nøkkelboks")
+    jonas.check(jonas_page)
+    jonas_page.context.close()
+
+    log_in_resident(page, a11y, "Kari Nordmann")
+    a11y.check(page)
+    person_menu(page, "Kari Nordmann").click()
+    a11y.check(page, "with the person menu open")
+    page.get_by_role("link", name="Profil og innstillinger").click()
+    a11y.check(page)
+    page.get_by_role("link", name="Logg over bruk").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Logg over bruk")
+    log = page.locator("#usage-log")
+    expect(
+        log.locator("li").filter(has_text="Ola Nordmann sendte en melding på dine vegne")
+    ).to_have_count(2)
+    expect(log).to_contain_text("Ola Nordmann begynte å bruke Hjemmedialog på dine vegne")
+    a11y.check(page)
+    jonas_line = log.locator("li").filter(
+        has_text="Jonas Lie, Hjemmesykepleien sone Nord, åpnet en meldingstråd"
+    )
+    expect(jonas_line).to_have_count(1)
+    expect(jonas_line.locator("time")).to_contain_text("kl.")
+    expect(log).to_contain_text("Siri Berg, Hjemmesykepleien sone Nord, åpnet en meldingstråd")
+    assert not ola.unchecked() and not jonas.unchecked()
+
+
+def test_contact_settings_are_kept(page: Page, a11y: A11y):
+    log_in_resident(page, a11y, "Kari Nordmann")
+    a11y.check(page)
+    page.goto("/profile/contact")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kontaktinformasjon og varseloppsett")
+    a11y.check(page)
+    page.get_by_label("Mobilnummer").fill("+46 70 123 45 67")
+    page.get_by_label("SMS").check()
+    page.get_by_role("button", name="Lagre").click()
+    expect(page.get_by_role("alert")).to_contain_text("Oppgi et norsk mobilnummer")
+    a11y.check(page, "with the error")
+    page.get_by_label("Mobilnummer").fill("912 34 567")
+    page.get_by_label("Alle varsler").check()
+    page.get_by_role("button", name="Lagre").click()
+    expect(page.get_by_role("status")).to_contain_text("er lagret")
+    expect(page.get_by_label("Mobilnummer")).to_have_value("+4791234567")
+    expect(page.get_by_label("Alle varsler")).to_be_checked()
+    a11y.check(page)

@@ -1,0 +1,235 @@
+"""Profil og innstillinger on the web: contact settings, fullmakter, Logg over bruk."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.clock import oslo_today, utcnow
+from app.models import (
+    ContactSettings,
+    Fullmakt,
+    NoticeChannel,
+    NoticeLevel,
+    UsageAction,
+)
+from app.services.audit import usage_log_add
+from tests import factories
+from tests.support import csrf_token
+
+
+def post(client, path, **data):
+    return client.post(path, data={"csrf_token": csrf_token(client, "/auth/logged-out"), **data})
+
+
+# --- Kontaktinformasjon og varseloppsett -------------------------------------------------------
+
+
+def test_contact_settings_are_saved_with_the_number_in_e164(client, db, login, world):
+    login.resident(world.resident)
+    response = post(
+        client,
+        "/profile/contact",
+        mobile="912 34 567",
+        email="Rita@Example.COM",
+        channel="sms",
+        level="all",
+        same_for_represented="y",
+    )
+    assert response.status_code == 303
+    settings = db.get(ContactSettings, world.resident.id)
+    assert settings.mobile == "+4791234567"
+    assert settings.email == "Rita@example.com"
+    assert (settings.channel, settings.level, settings.same_for_represented) == (
+        NoticeChannel.SMS,
+        NoticeLevel.ALL,
+        True,
+    )
+    page = client.get("/profile/contact").get_data(as_text=True)
+    assert 'value="+4791234567"' in page
+
+
+def test_normal_notices_is_the_default(client, db, login, world):
+    login.resident(world.resident)
+    page = client.get("/profile/contact").get_data(as_text=True)
+    assert re.search(r'value="normal"\s+checked|checked[^>]*value="normal"', page)
+
+
+def test_bad_contact_details_are_explained_and_nothing_is_saved(client, db, login, world):
+    login.resident(world.resident)
+    cases = [
+        ({"mobile": "+46 70 123 45 67", "channel": "sms"}, "Oppgi et norsk mobilnummer"),
+        ({"mobile": "22 00 00 00", "channel": "sms"}, "Det er ikke et mobilnummer"),
+        ({"mobile": "12", "channel": "sms"}, "Det er ikke et gyldig nummer"),
+        ({"email": "ikke-en-adresse", "channel": "email"}, "ikke en gyldig e-postadresse"),
+        ({"channel": "sms"}, "Oppgi et mobilnummer for å få varsler på SMS"),
+    ]
+    for data, message in cases:
+        response = post(client, "/profile/contact", level="normal", **data)
+        assert response.status_code == 422, data
+        assert message in response.get_data(as_text=True), message
+    assert db.get(ContactSettings, world.resident.id) is None
+
+
+# --- Fullmakter ---------------------------------------------------------------------------------
+
+
+def test_the_fullmakt_lists_given_received_and_history(client, db, login, world):
+    former = factories.person(db, "Former", "Proxy")
+    factories.fullmakt(db, world.resident, former, ended_at=utcnow() - timedelta(days=1))
+    login.resident(world.resident)
+    html = client.get("/profile/fullmakter").get_data(as_text=True)
+    given = html.split("Fullmakter du har gitt")[1].split("Fullmakter du har fått")[0]
+    assert "Per Proxy" in given and "Timeavtaler og behandlere" in given
+    history = html.split("Historikk")[1]
+    assert "Til Former Proxy" in history and "Avsluttet" in history
+    login.resident(world.proxy)
+    received = (
+        client.get("/profile/fullmakter").get_data(as_text=True).split("Fullmakter du har fått")[1]
+    )
+    assert "Rita Resident" in received
+
+
+def test_giving_a_fullmakt_by_fodselsnummer_in_two_steps(client, db, login, world):
+    lise = factories.person(db, "Lise", "Berg")
+    login.resident(world.resident)
+    step_one = post(client, "/profile/fullmakter/new", fodselsnummer=lise.fodselsnummer)
+    assert step_one.status_code == 303
+    assert str(lise.id) not in step_one.location  # the person is not in the URL
+    page = client.get(step_one.location).get_data(as_text=True)
+    assert "Fullmakt til Lise Berg" in page
+    last_day = (oslo_today() + timedelta(days=60)).isoformat()
+    done = post(
+        client,
+        "/profile/fullmakter/new/details",
+        duration="until",
+        valid_to=last_day,
+        scope="selected",
+        areas=["timeavtaler-og-behandlere"],
+    )
+    assert done.status_code == 303
+    fullmakt = db.scalars(
+        sa.select(Fullmakt)
+        .where(Fullmakt.grantee_id == lise.id)
+        .options(sa.orm.selectinload(Fullmakt.areas))
+    ).one()
+    assert fullmakt.area_codes == {"timeavtaler-og-behandlere"}
+
+
+def test_family_members_are_offered_first(client, db, login, world):
+    son = factories.person(db, "Sønn", "Resident")
+    factories.parent_of(db, world.resident, son, responsibility=False)
+    login.resident(world.resident)
+    html = client.get("/profile/fullmakter/new").get_data(as_text=True)
+    assert f'value="{son.id}"' in html and "Sønn Resident" in html
+    assert post(client, "/profile/fullmakter/new", person_id=son.id).status_code == 303
+
+
+def test_someone_not_in_the_family_list_cannot_be_picked_by_id(client, db, login, world):
+    stranger = factories.person(db, "Stranger")
+    login.resident(world.resident)
+    response = post(client, "/profile/fullmakter/new", person_id=stranger.id)
+    assert response.status_code == 422
+    assert "Stranger" not in response.get_data(as_text=True)
+
+
+def test_refusals_give_the_reason(client, db, login, world):
+    knut = factories.person(db, "Knut", born=oslo_today().replace(year=oslo_today().year - 17))
+    marit = factories.person(db, "Marit")
+    from app.models import AddressProtection
+
+    marit.address_protection = AddressProtection.STRENGT_FORTROLIG
+    db.flush()
+    login.resident(world.resident)
+    for person, reason in ((knut, "18 år eller eldre"), (marit, "kan ikke få fullmakt")):
+        response = post(client, "/profile/fullmakter/new", fodselsnummer=person.fodselsnummer)
+        assert response.status_code == 422
+        assert reason in response.get_data(as_text=True)
+    unknown = post(
+        client,
+        "/profile/fullmakter/new",
+        fodselsnummer=factories.synthetic_fnr(oslo_today().replace(year=1960)),
+    )
+    assert "Vi fant ingen person med det fødselsnummeret" in unknown.get_data(as_text=True)
+
+
+def test_a_proxy_cannot_open_gi_ny_fullmakt_for_the_grantor(client, db, login, world):
+    login.resident(world.proxy, acting_for=world.resident)
+    assert client.get("/profile/fullmakter/new").status_code == 403
+    assert client.get("/profile/fullmakter").status_code == 403
+
+
+def test_ending_from_the_grantees_side(client, db, login, world):
+    fullmakt = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
+    login.resident(world.proxy)
+    assert post(client, f"/profile/fullmakter/{fullmakt.id}/end").status_code == 303
+    db.refresh(fullmakt)
+    assert fullmakt.ended_by_person_id == world.proxy.id
+    login.resident(world.proxy, acting_for=world.resident)
+    assert "Du har ikke lenger tilgang" in client.get("/messages").get_data(as_text=True)
+
+
+# --- Logg over bruk -------------------------------------------------------------------------------
+
+
+def test_the_usage_log_names_who_did_what_newest_first(client, db, login, world):
+    now = utcnow()
+    usage_log_add(
+        db,
+        subject_person_id=world.resident.id,
+        action=UsageAction.MESSAGE_SENT,
+        actor_person_id=world.proxy.id,
+        at=now - timedelta(hours=2),
+    )
+    usage_log_add(
+        db,
+        subject_person_id=world.resident.id,
+        action=UsageAction.STAFF_VIEWED_THREAD,
+        actor_staff_id=world.employee.id,
+        actor_unit_id=world.unit.id,
+        at=now - timedelta(hours=1),
+    )
+    login.resident(world.resident)
+    html = client.get("/profile/log").get_data(as_text=True)
+    proxy_line = "Per Proxy sendte en melding på dine vegne"
+    staff_line = f"{world.employee.full_name}, Sone Nord, åpnet en meldingstråd"
+    assert proxy_line in html and staff_line in html
+    assert html.index(staff_line) < html.index(proxy_line)
+
+
+def test_the_usage_log_filters_by_period_and_pages_by_keyset(client, db, login, world):
+    base = utcnow() - timedelta(days=40)
+    for i in range(45):
+        usage_log_add(
+            db,
+            subject_person_id=world.resident.id,
+            action=UsageAction.LOGGED_IN,
+            actor_person_id=world.resident.id,
+            at=base + timedelta(hours=i),
+        )
+    login.resident(world.resident)
+    first = client.get("/profile/log").get_data(as_text=True)
+    assert first.count("Logget inn") == 30
+    more = re.search(r'href="(/profile/log\?[^"]*after=[^"]+)"', first).group(1)
+    second = client.get(more.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert second.get_data(as_text=True).count("Logget inn") == 15
+    day = (base + timedelta(hours=1)).date().isoformat()
+    filtered = client.get(f"/profile/log?start={day}&end={day}").get_data(as_text=True)
+    assert 0 < filtered.count("Logget inn") <= 24
+
+
+def test_a_proxy_cannot_read_the_grantors_log(client, db, login, world):
+    login.resident(world.proxy, acting_for=world.resident)
+    assert client.get("/profile/log").status_code == 403
+
+
+def test_a_parent_reads_a_young_childs_log(client, db, login):
+    parent = factories.person(db, "Mor")
+    child = factories.person(
+        db, "Barn", born=oslo_today().replace(year=oslo_today().year - 8), active=False
+    )
+    factories.parent_of(db, parent, child)
+    login.resident(parent, acting_for=child)
+    assert client.get("/profile/log").status_code == 200
