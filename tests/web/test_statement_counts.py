@@ -221,7 +221,7 @@ def test_usage_log_needs_the_same_statements_for_1_and_50_entries(
     from app.services.audit import usage_log_add
 
     def add(n: int) -> None:
-        for i in range(n):
+        for _ in range(n):
             usage_log_add(
                 db,
                 subject_person_id=world.resident.id,
