@@ -14,15 +14,17 @@ STAMP := $(VENV)/.installed
 
 export FLASK_APP := app:create_app
 
-.PHONY: run test test-unit test-e2e lint venv translations messages chromium demo-reset clean
+.PHONY: run test test-unit test-e2e bench lint venv translations messages chromium demo-reset clean
 
 run: venv translations
 	@mkdir -p instance
 	APP_ENV=$${APP_ENV:-development} $(BIN)/flask db upgrade
 	APP_ENV=$${APP_ENV:-development} $(BIN)/flask demo --if-empty
-	@echo "Hjemmedialog: http://127.0.0.1:$(PORT)"
-	APP_ENV=$${APP_ENV:-development} PORT=$(PORT) $(BIN)/gunicorn \
-		--bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
+	@echo "Hjemmedialog: http://127.0.0.1:$(PORT)  (notices: $${SMTP_HOST:-development sink at /dev/outbox})"
+	export APP_ENV=$${APP_ENV:-development} PORT=$(PORT); \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask notices work & worker=$$!; \
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
 		--access-logfile - 'app:create_app()'
 
 test: venv translations chromium
@@ -34,8 +36,12 @@ test-unit: venv translations
 test-e2e: venv translations chromium
 	$(BIN)/python -m pytest e2e
 
+# Speed (QUALITY.md): medians over rounds, on SQLite, or on PostgreSQL when DATABASE_URL says so.
+bench: venv translations
+	$(BIN)/python -m bench.notices
+
 lint: venv
-	$(BIN)/ruff check app tests e2e migrations
+	$(BIN)/ruff check app tests e2e migrations bench
 
 venv: $(STAMP)
 

@@ -17,6 +17,28 @@ from app.services.demo import DatabaseNotEmpty, demo_load
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(appointments_group)
+    app.cli.add_command(notices_group)
+
+
+@click.group("notices")
+def notices_group() -> None:
+    """The notice outbox."""
+
+
+@notices_group.command("work")
+@with_appcontext
+@click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
+def work_command(once: bool) -> None:
+    """Deliver notices from the outbox; keeps running until stopped (SIGTERM)."""
+    from app.notices.worker import run
+
+    app = current_app._get_current_object()  # noqa: SLF001
+    if not (app.config["SMTP_HOST"] or app.config["NOTICE_DEV_SINK"]):
+        click.echo("No e-mail channel: set SMTP_HOST (see README, Configuration).", err=True)
+    if not (app.config["SMS_URL"] or app.config["NOTICE_DEV_SINK"]):
+        click.echo("No SMS channel: set SMS_URL (see README, Configuration).", err=True)
+    totals = run(app, db.session, once=once)
+    click.echo(", ".join(f"{n} {what}" for what, n in sorted(totals.items())) or "Nothing due.")
 
 
 @click.group("appointments")

@@ -97,6 +97,26 @@ class Config:
         self.OIDC_HTTP_TIMEOUT = float(_env("OIDC_HTTP_TIMEOUT", "10"))
         self.DEV_IDP_KEY_PATH = _env("DEV_IDP_KEY_PATH", str(INSTANCE_DIR / "dev-idp-key.pem"))
 
+        # Notices: e-mail through SMTP when SMTP_HOST is set, SMS through an HTTP provider
+        # when SMS_URL is set; otherwise, in development only, the development sink.
+        self.SMTP_HOST = _env("SMTP_HOST")
+        self.SMTP_PORT = int(_env("SMTP_PORT", "25") or 25)
+        self.SMTP_USERNAME = _env("SMTP_USERNAME")
+        self.SMTP_PASSWORD = _env("SMTP_PASSWORD")
+        self.SMTP_SECURITY = (_env("SMTP_SECURITY", "none") or "none").lower()
+        self.SMTP_TIMEOUT = float(_env("SMTP_TIMEOUT", "10"))
+        self.MAIL_FROM = _env("MAIL_FROM", "Hjemmedialog <ikke-svar@hjemmedialog.example>")
+        self.SMS_URL = _env("SMS_URL")
+        self.SMS_TOKEN = _env("SMS_TOKEN")
+        self.SMS_TIMEOUT = float(_env("SMS_TIMEOUT", "10"))
+        self.NOTICE_DEV_SINK = _flag("NOTICE_DEV_SINK", self.DEV_IDP_ENABLED)
+        self.NOTICE_BATCH_SIZE = int(_env("NOTICE_BATCH_SIZE", "50"))
+        self.NOTICE_POLL_SECONDS = float(_env("NOTICE_POLL_SECONDS", "0.5"))
+        self.NOTICE_LEASE_SECONDS = float(_env("NOTICE_LEASE_SECONDS", "60"))
+        self.NOTICE_MAX_ATTEMPTS = int(_env("NOTICE_MAX_ATTEMPTS", "8"))
+        self.NOTICE_BACKOFF_SECONDS = float(_env("NOTICE_BACKOFF_SECONDS", "30"))
+        self.NOTICE_BACKOFF_MAX_SECONDS = float(_env("NOTICE_BACKOFF_MAX_SECONDS", "3600"))
+
     def validate(self) -> None:
         missing = [
             name

@@ -17,6 +17,9 @@ def log_in_resident(page: Page, a11y: A11y, name: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Testinnlogging")
     a11y.check(page)
     page.get_by_role("button", name=name, exact=True).click()
+    # Through the provider and the callback: wait until the app's own page has loaded.
+    page.wait_for_url(lambda url: "/dev-idp/" not in url and "/auth/callback" not in url)
+    page.wait_for_load_state()
 
 
 def log_in_staff(page: Page, a11y: A11y, username: str, password: str = DEMO_PASSWORD) -> None:
@@ -27,7 +30,8 @@ def log_in_staff(page: Page, a11y: A11y, username: str, password: str = DEMO_PAS
     a11y.check(page)
     page.get_by_label("Brukernavn").fill(username)
     page.get_by_label("Passord").fill(password)
-    page.get_by_role("button", name="Logg inn", exact=True).click()
+    with page.expect_navigation():  # the form's POST answers with a page or a redirect
+        page.get_by_role("button", name="Logg inn", exact=True).click()
 
 
 def person_menu(page: Page, name: str):

@@ -93,13 +93,16 @@ def db(app: Flask) -> Iterator[Session]:
     connection = engine.connect()
     transaction = connection.begin()
     engines[None] = connection
+    factory_options = flask_db.session.session_factory.kw
+    before = factory_options.copy()
     flask_db.session.session_factory.configure(join_transaction_mode="create_savepoint")
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
     try:
         yield session
     finally:
         session.close()
-        flask_db.session.session_factory.configure(join_transaction_mode="conservative_savepoint")
+        factory_options.clear()
+        factory_options.update(before)  # SQLAlchemy's default mode again
         engines[None] = engine
         transaction.rollback()
         connection.close()

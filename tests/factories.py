@@ -19,6 +19,10 @@ from app.models import (
     FullmaktArea,
     FullmaktKind,
     Municipality,
+    Notice,
+    NoticeChannel,
+    NoticeEvent,
+    NoticeStatus,
     Person,
     RelationKind,
     Service,
@@ -259,6 +263,29 @@ def build_world(db: Session) -> World:
         ),
         admin=staff(db, m, f"admin{next(_names)}", [(StaffRoleKind.MUNICIPAL_ADMIN, None)]),
     )
+
+
+def failed_notice(db: Session, world: World) -> Notice:
+    """A new-message e-mail to the resident that failed for good."""
+    now = utcnow()
+    notice = Notice(
+        recipient_person_id=world.resident.id,
+        subject_person_id=world.resident.id,
+        event=NoticeEvent.NEW_MESSAGE,
+        event_key=f"message:{next(_names)}",
+        municipality_id=world.municipality.id,
+        channel=NoticeChannel.EMAIL,
+        address="rita@test.example",
+        language="nb",
+        status=NoticeStatus.FAILED,
+        attempts=8,
+        next_attempt_at=now,
+        last_error="550 5.1.1 No such user",
+        created_at=now,
+    )
+    db.add(notice)
+    db.flush()
+    return notice
 
 
 def demo_index(db: Session) -> dict[str, object]:

@@ -19,7 +19,7 @@ from app.models.fullmakt import (
     FullmaktArea,
     FullmaktKind,
 )
-from app.models.notices import Notice, NoticeEvent, NoticeStatus
+from app.models.notices import DevOutboxMessage, Notice, NoticeEvent, NoticeStatus
 from app.models.people import (
     AddressProtection,
     Consent,
@@ -57,6 +57,7 @@ __all__ = [
     "Consent",
     "ContactSettings",
     "DevIdpGrant",
+    "DevOutboxMessage",
     "District",
     "FamilyRelation",
     "Fullmakt",

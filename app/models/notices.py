@@ -61,3 +61,16 @@ class Notice(IdMixin, Base):
         foreign_keys=[recipient_person_id], lazy="raise_on_sql"
     )
     subject: Mapped[Person] = relationship(foreign_keys=[subject_person_id], lazy="raise_on_sql")
+
+
+class DevOutboxMessage(IdMixin, Base):
+    """What would have been sent, kept by the development sink (never in production)."""
+
+    __tablename__ = "dev_outbox_message"
+
+    notice_id: Mapped[int] = mapped_column(sa.ForeignKey("notice.id"), index=True)
+    channel: Mapped[NoticeChannel] = mapped_column(str_enum(NoticeChannel, "notice_channel"))
+    address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str | None] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]

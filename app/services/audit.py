@@ -43,4 +43,4 @@ def usage_log_add(
 def usage_log_add_many(session: Session, entries: list[dict[str, object]]) -> None:
     """Several entries in one statement (a page that shows many residents' data)."""
     if entries:
-        session.execute(sa.insert(UsageLogEntry), entries)
+        session.execute(sa.insert(UsageLogEntry.__table__), entries)  # Core: no ORM bookkeeping

@@ -12,17 +12,23 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from app.clock import oslo_today
 from app.models import (
     ContactSettings,
     Notice,
     NoticeChannel,
     NoticeEvent,
     NoticeLevel,
+    NoticeStatus,
     Person,
+    ServiceRecipient,
+    StaffRoleKind,
 )
 from app.security import access
+from app.security.access import AccessDenied
+from app.security.actor import Actor
 from app.selectors.representation import fullmakter_given, parents_in_care
 
 LEVELS_FOR_EVENT = {
@@ -68,6 +74,7 @@ def notices_for_event(
     candidates += [(person, True) for person in representatives]
     settings = _settings_of(session, (person.id for person, _ in candidates))
     notices = []
+    addresses: set[tuple[NoticeChannel, str]] = set()
     for person, for_someone_else in candidates:
         mine = settings.get(person.id)
         if mine is None or not wants_notice(mine, event, for_someone_else=for_someone_else):
@@ -76,6 +83,10 @@ def notices_for_event(
         if address is None:
             continue
         channel, to = address
+        # Two people sharing a number or an address: each has a notice, one is sent.
+        shared = (channel, to.lower())
+        duplicate = shared in addresses
+        addresses.add(shared)
         notice = Notice(
             recipient_person_id=person.id,
             subject_person_id=subject.id,
@@ -88,6 +99,9 @@ def notices_for_event(
             next_attempt_at=now,
             created_at=now,
         )
+        if duplicate:
+            notice.status = NoticeStatus.DROPPED
+            notice.last_error = "same address as another notice for this event"
         session.add(notice)
         notices.append(notice)
     session.flush()
@@ -98,3 +112,27 @@ def _settings_of(session: Session, person_ids: Iterable[int]) -> dict[int, Conta
     ids = list(person_ids)
     rows = session.scalars(sa.select(ContactSettings).where(ContactSettings.person_id.in_(ids)))
     return {row.person_id: row for row in rows}
+
+
+def notice_retry(session: Session, actor: Actor, *, notice_id: int, now: datetime) -> Notice:
+    """Try a failed notice again: staff of a unit serving the person, or the administrator."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.status is not NoticeStatus.FAILED:
+        raise AccessDenied("no such failed notice", hide_existence=True)
+    if actor.is_staff and actor.has_role(StaffRoleKind.MUNICIPAL_ADMIN):
+        if notice.municipality_id != actor.staff.municipality_id:
+            raise AccessDenied("another municipality", hide_existence=True)
+    else:
+        registrations = session.scalars(
+            sa.select(ServiceRecipient)
+            .where(ServiceRecipient.person_id == notice.subject_person_id)
+            .options(joinedload(ServiceRecipient.unit))
+        ).all()
+        person = session.get(Person, notice.subject_person_id)
+        access.recipient_registrations_for_staff(actor, person, registrations, oslo_today(now))
+    notice.status = NoticeStatus.PENDING
+    notice.attempts = 0
+    notice.next_attempt_at = now
+    notice.claimed_until = None
+    session.flush()
+    return notice

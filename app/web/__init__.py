@@ -37,6 +37,10 @@ def init_app(app: Flask) -> None:
         from app.web.dev_idp.routes import bp as dev_idp_bp
 
         app.register_blueprint(dev_idp_bp)
+        if app.config["NOTICE_DEV_SINK"]:
+            from app.web.dev.routes import bp as dev_bp
+
+            app.register_blueprint(dev_bp)
 
     filters.init_app(app)
     app.after_request(_finish_transaction)

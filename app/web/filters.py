@@ -14,7 +14,14 @@ from flask_babel import lazy_gettext as _l
 from stdnum.no import fodselsnummer
 
 from app.clock import OSLO, oslo_today
-from app.models import PassOnMethod, StaffRoleKind, ThreadEvent, ThreadEventKind, ThreadStatus
+from app.models import (
+    NoticeEvent,
+    PassOnMethod,
+    StaffRoleKind,
+    ThreadEvent,
+    ThreadEventKind,
+    ThreadStatus,
+)
 from app.web.appointment_text import status_label as appointment_status_label
 from app.web.profile_text import usage_text
 
@@ -37,6 +44,16 @@ PASS_ON_METHODS = {
     PassOnMethod.PHONE: _l("phone"),
     PassOnMethod.OTHER: _l("another way"),
 }
+
+
+NOTICE_EVENTS = {
+    NoticeEvent.NEW_MESSAGE: _l("New message"),
+    NoticeEvent.VISIT_COMPLETED: _l("A home visit is done"),
+}
+
+
+def notice_event_label(event: NoticeEvent) -> str:
+    return str(NOTICE_EVENTS[event])
 
 
 def status_label(status: ThreadStatus) -> str:
@@ -198,6 +215,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(weekday_names)
     app.add_template_global(rrule_text)
     app.add_template_global(area_names)
+    app.add_template_global(notice_event_label)
     app.add_template_global(usage_text)
     app.add_template_global(timedelta(seconds=1), "timedelta_second")
     app.add_template_global(event_label)

@@ -103,5 +103,8 @@ def usage_text(entry: UsageLogEntry) -> str:
             return _("You changed your contact information and notices")
         return _("%(name)s changed your contact information and notices", name=who)
     if action is UsageAction.NOTICE_SENT:
-        return _("A notice was sent to you (%(channel)s)", channel=entry.detail or "")
+        channel = {"sms": _("text message"), "email": _("e-mail")}.get(entry.detail or "", "")
+        if you:
+            return _("A notice was sent to you (%(channel)s)", channel=channel)
+        return _("A notice was sent to %(name)s (%(channel)s)", name=who, channel=channel)
     return str(action)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.clock import oslo_today, utcnow
+from app.clock import OSLO, oslo_today, utcnow
 from app.models import (
     ContactSettings,
     Fullmakt,
@@ -215,7 +215,7 @@ def test_the_usage_log_filters_by_period_and_pages_by_keyset(client, db, login, 
     more = re.search(r'href="(/profile/log\?[^"]*after=[^"]+)"', first).group(1)
     second = client.get(more.replace("&amp;", "&"), headers={"HX-Request": "true"})
     assert second.get_data(as_text=True).count("Logget inn") == 15
-    day = (base + timedelta(hours=1)).date().isoformat()
+    day = (base + timedelta(hours=1)).astimezone(OSLO).date().isoformat()  # periods are Oslo days
     filtered = client.get(f"/profile/log?start={day}&end={day}").get_data(as_text=True)
     assert 0 < filtered.count("Logget inn") <= 24
 

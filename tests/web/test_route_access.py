@@ -72,6 +72,8 @@ NAMES_BY_DESIGN = {
     ("dev_idp.authorize", "POST"),
     ("citizen.fullmakter", "GET"),
     ("admin.fullmakter", "GET"),
+    # The administrator follows up failed notices in the whole municipality, by name.
+    ("admin.failed_notices", "GET"),
 }
 
 
@@ -454,6 +456,8 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         post("/staff/visits/{visit}/complete", idempotency_key="form-key-0001"),
         UNIT_ACTION,
     ),
+    ("staff.failed_notices", "GET"): (get("/staff/notices"), STAFF_PAGE),
+    ("staff.notice_retry", "POST"): (post("/staff/notices/{failed_notice}/retry"), UNIT_ACTION),
     ("pwa.manifest", "GET"): (get("/manifest.webmanifest"), everyone(200)),
     ("pwa.service_worker", "GET"): (get("/sw.js"), everyone(200)),
     ("pwa.offline", "GET"): (get("/offline"), everyone(200)),
@@ -475,6 +479,14 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         post("/admin/fullmakter/{assigned}/end"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
     ),
+    ("admin.failed_notices", "GET"): (
+        get("/admin/notices"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.notice_retry", "POST"): (
+        post("/admin/notices/{failed_notice}/retry"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
     ("admin.index", "GET"): (
         get("/admin/"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
@@ -491,6 +503,8 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ),
     ("dev_idp.token", "POST"): (post("/dev-idp/token", code="x"), everyone(401)),
     ("dev_idp.end_session", "GET"): (get("/dev-idp/endsession"), everyone(303)),
+    # Development only, like the test provider: what would have been sent, no names.
+    ("dev.outbox", "GET"): (get("/dev/outbox"), everyone(200)),
 }
 
 
@@ -627,6 +641,7 @@ def test_route_by_role(
     assigned = factories.fullmakt(
         db, world.resident, assigned_to, kind=FullmaktKind.ASSIGNED, registered_by=world.admin
     )
+    failed_notice = factories.failed_notice(db, world)
     scene = Scene(
         world,
         {
@@ -645,6 +660,7 @@ def test_route_by_role(
             "assigned": assigned.id,
             "resident_fnr": world.resident.fodselsnummer,
             "proxy_fnr": world.proxy.fodselsnummer,
+            "failed_notice": failed_notice.id,
         },
     )
     path, data = make_request(scene)

@@ -11,8 +11,10 @@ from app.clock import oslo_today, utcnow
 from app.extensions import db, login_manager
 from app.security import access
 from app.selectors import fullmakt as fullmakt_reads
+from app.selectors import notices as notice_reads
 from app.selectors.staff import municipality_staff, municipality_with_services
 from app.services import fullmakt as fullmakt_service
+from app.services import notices as notice_service
 from app.services.fullmakt import FullmaktRefused
 from app.web.admin.forms import AssignedFullmaktForm
 from app.web.htmx import render
@@ -109,3 +111,27 @@ def fullmakt_end(fullmakt_id: int) -> Response:
         abort(404)
     flash(_("The fullmakt is ended."), "success")
     return redirect(url_for("admin.fullmakter"), code=303)
+
+
+@bp.get("/notices")
+def failed_notices() -> Response:
+    notices = (
+        db.session.scalars(notice_reads.failed_for_municipality(current_user.staff.municipality_id))
+        .unique()
+        .all()
+    )
+    return render(
+        "staff/failed_notices.html",
+        notices=notices,
+        form=SimpleForm(formdata=None),
+        retry_endpoint="admin.notice_retry",
+    )
+
+
+@bp.post("/notices/<int:notice_id>/retry")
+def notice_retry(notice_id: int) -> Response:
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    notice_service.notice_retry(db.session, current_user, notice_id=notice_id, now=utcnow())
+    flash(_("The notice will be tried again."), "success")
+    return redirect(url_for("admin.failed_notices"), code=303)

@@ -17,9 +17,11 @@ from app.extensions import db, login_manager
 from app.models import Message, PassOnMethod, Thread, UsageAction
 from app.security import access
 from app.selectors import appointments as appointment_reads
+from app.selectors import notices as notice_reads
 from app.selectors import threads
 from app.selectors.staff import registrations_of, unit_recipients
 from app.services import messaging
+from app.services import notices as notice_service
 from app.services.audit import usage_log_add
 from app.services.messaging import MessagingError
 from app.services.sessions import session_choose_unit
@@ -443,6 +445,31 @@ def deadline_state(deadline: datetime | None, now: datetime) -> str | None:
 @bp.app_template_global()
 def staff_deadline_state(deadline: datetime | None, now: datetime) -> str | None:
     return deadline_state(deadline, now)
+
+
+@bp.get("/notices")
+def failed_notices() -> Response:
+    """Notices to the unit's recipients (or their relatives) that could not be delivered."""
+    notices = (
+        db.session.scalars(notice_reads.failed_for_unit(current_user.active_unit_id, oslo_today()))
+        .unique()
+        .all()
+    )
+    return render(
+        "staff/failed_notices.html",
+        notices=notices,
+        form=SimpleForm(formdata=None),
+        retry_endpoint="staff.notice_retry",
+    )
+
+
+@bp.post("/notices/<int:notice_id>/retry")
+def notice_retry(notice_id: int) -> Response:
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    notice_service.notice_retry(db.session, current_user, notice_id=notice_id, now=utcnow())
+    flash(_("The notice will be tried again."), "success")
+    return redirect(url_for("staff.failed_notices"), code=303)
 
 
 # The appointment views live in their own module on the same blueprint.

@@ -1,0 +1,133 @@
+"""The worker as `make run` starts it, a process of its own: killed, restarted, doubled.
+
+Counted at the test servers by notice id: the SMS provider delivers a repeated
+idempotency key once; a mailbox keeps one message per Message-ID. Raw SMTP repeats can
+happen only for a notice in flight when the worker died, so there are at most as many
+as there were kills.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db as flask_db
+from app.models import NoticeChannel, NoticeStatus, UsageAction, UsageLogEntry
+from tests.notices.outbox import (
+    fill_outbox,
+    migrated_app,
+    postgres_url,
+    scratch_database,
+    start_worker,
+    status_counts,
+    stop_worker,
+    wait_for,
+    worker_env,
+)
+from tests.notices.servers import SmsServer, SmtpServer
+
+NOTICES = 1000
+KILLS = 6
+
+
+@pytest.fixture
+def servers():
+    smtp, sms = SmtpServer().start(), SmsServer().start()
+    yield smtp, sms
+    smtp.stop()
+    sms.stop()
+
+
+def assert_each_arrived_once(app, ids, smtp, sms, *, kills):
+    email = {n for n, channel in ids.items() if channel is NoticeChannel.EMAIL}
+    text = set(ids) - email
+    assert set(smtp.recorder.in_mailboxes()) == email
+    assert set(smtp.recorder.in_mailboxes().values()) == {1}
+    assert set(sms.recorder.by_notice()) == text
+    assert set(sms.recorder.by_notice().values()) == {1}
+    repeats = sum(smtp.recorder.by_notice().values()) - len(email)
+    assert repeats <= kills
+    assert status_counts(app) == {NoticeStatus.SENT: len(ids)}
+    with app.app_context():
+        logged = flask_db.session.scalars(
+            sa.select(UsageLogEntry.object_id).where(
+                UsageLogEntry.action == UsageAction.NOTICE_SENT
+            )
+        ).all()
+        flask_db.session.remove()
+    assert sorted(logged) == sorted(ids)  # recorded as sent once each
+
+
+def test_killed_at_random_points_and_restarted_every_notice_arrives_once(tmp_path, servers):
+    """On the run's database: a SQLite file, or PostgreSQL when DATABASE_URL names one."""
+    smtp, sms = servers
+    seed = int(os.environ.get("CRASH_SEED", random.randrange(10**6)))
+    rng = random.Random(seed)
+    with scratch_database(tmp_path, "postgresql" if postgres_url() else "sqlite") as uri:
+        app = migrated_app(uri, tmp_path)
+        ids = fill_outbox(app, NOTICES)
+        env = worker_env(
+            uri,
+            tmp_path,
+            smtp_port=smtp.port,
+            sms_url=sms.url,
+            lease_seconds=2,
+            batch_size=20,
+            poll_seconds=0.05,
+        )
+        log = tmp_path / "worker.log"
+
+        def progress() -> int:
+            return smtp.recorder.total() + sms.recorder.total()
+
+        kills = 0
+        while kills < KILLS:
+            before = progress()
+            worker = start_worker(env, log)
+            # Kill it while it works: once it has sent something, after a random moment.
+            assert wait_for(lambda w=worker, b=before: progress() > b or w.poll() is not None, 60)
+            time.sleep(rng.uniform(0, 0.3))
+            if worker.poll() is not None:
+                break
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+            kills += 1
+        assert kills == KILLS, f"the work ran out before the kills (seed {seed})"
+        assert status_counts(app).get(NoticeStatus.PENDING), "nothing left for the restart"
+
+        worker = start_worker(env, log)
+        finished = wait_for(lambda: not status_counts(app).get(NoticeStatus.PENDING), 180, 0.2)
+        assert stop_worker(worker) == 0
+        assert finished, f"notices left pending (seed {seed}): {log.read_text()[-2000:]}"
+        assert_each_arrived_once(app, ids, smtp, sms, kills=kills)
+        with app.app_context():
+            flask_db.engine.dispose()
+
+
+@pytest.mark.skipif(not postgres_url(), reason="needs PostgreSQL (DATABASE_URL)")
+def test_two_workers_on_postgresql_share_the_outbox_without_doubles(tmp_path, servers):
+    smtp, sms = servers
+    with scratch_database(tmp_path, "postgresql") as uri:
+        app = migrated_app(uri, tmp_path)
+        ids = fill_outbox(app, NOTICES)
+        env = worker_env(
+            uri, tmp_path, smtp_port=smtp.port, sms_url=sms.url, batch_size=10, poll_seconds=0.05
+        )
+        logs = [tmp_path / "first.log", tmp_path / "second.log"]
+        workers = [start_worker(env, log) for log in logs]
+        finished = wait_for(lambda: not status_counts(app).get(NoticeStatus.PENDING), 180, 0.2)
+        assert [stop_worker(w) for w in workers] == [0, 0]
+        assert finished
+        # No SMTP repeats at all: nobody was killed, and no notice was taken by both.
+        assert_each_arrived_once(app, ids, smtp, sms, kills=0)
+        assert max(sms.recorder.attempts.values()) == 1
+        sent = [int(re.search(r"(\d+) sent", log.read_text())[1]) for log in logs]
+        assert sum(sent) == NOTICES and min(sent) > 0, sent  # both did their share
+        with app.app_context():
+            flask_db.engine.dispose()
