@@ -66,13 +66,16 @@ def _flask(env: dict[str, str], *args: str) -> None:
 
 
 def _base_env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OIDC_", "PYTEST_"))}
+    skip = ("OIDC_", "PYTEST_", "SMTP_", "SMS_", "NOTICE_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     env.update(
         APP_ENV="development",
         FLASK_APP="app:create_app",
         SECRET_KEY="e2e-" + uuid.uuid4().hex,
         DEV_IDP_KEY_PATH=str(tmp / "dev-idp-key.pem"),
         RATELIMIT_ENABLED="false",
+        NOTICE_DEV_SINK="true",  # notices are read back at /dev/outbox
+        NOTICE_POLL_SECONDS="0.2",
     )
     return env
 
@@ -202,12 +205,21 @@ def server(
             log.close()
             raise RuntimeError((tmp / "gunicorn.log").read_text())
         time.sleep(0.2)
+    # The notice worker, as `make run` starts it beside the web server.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "notices", "work"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     yield LiveServer(url, env["DATABASE_URL"], process)
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    for running in (worker, process):
+        running.terminate()
+        try:
+            running.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            running.kill()
     log.close()
 
 

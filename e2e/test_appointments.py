@@ -2,11 +2,13 @@
 
 Kari's week shows her visits with the right labels; Eva, acting for Kari, cancels a
 period covering two services; Siri acknowledges it; Jonas registers a visit as done and
-Kari sees it as Utført; the outbox holds the notice for Ola and none for Kari.
+Kari sees it as Utført; the outbox holds the notice for Ola and none for Kari, and the
+worker delivers it (to the development sink) without names or services.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from playwright.sync_api import Browser, Page, expect
@@ -163,5 +165,26 @@ def test_week_cancellation_acknowledgement_and_a_visit_done(
     # The outbox: a completed-visit notice for Ola (Alle varsler), none for Kari (Normal).
     assert notices_for(server, OLA, "visit_completed") == 1
     assert notices_for(server, KARI, "visit_completed") == 0
+
+    # The worker sends it; here the development sink keeps the e-mail Ola gets.
+    outbox_page = new_page(browser, server, device)
+    outbox = A11y()
+    to_ola = outbox_page.locator("li").filter(has_text="ola@andeby.example")
+    done = to_ola.filter(has_text="Et hjemmebesøk er utført")
+    deadline = time.monotonic() + 20
+    while True:  # the page shows what has been sent so far: look again until it is there
+        outbox_page.goto("/dev/outbox")
+        if done.count() or time.monotonic() > deadline:
+            break
+        outbox_page.wait_for_timeout(300)
+    expect(done).to_have_count(1)
+    expect(to_ola.first).to_contain_text(
+        "Et hjemmebesøk fra Andeby kommune til en du representerer, ble registrert som utført kl."
+    )
+    expect(to_ola.first).not_to_contain_text("Kari")  # no names, no service, no diagnosis
+    expect(to_ola.first).not_to_contain_text("Hjemmesykepleie")
+    assert outbox_page.locator("li").filter(has_text="kari@andeby.example").count() == 0
+    outbox.check(outbox_page)
+    outbox_page.context.close()
     for other in (eva, siri, jonas, kari):
         assert not other.unchecked()
