@@ -33,4 +33,8 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock at the start, waiting up to busy_timeout for it.
+        # A deferred transaction that reads, then writes after another process (the notice
+        # worker, another gunicorn worker) has committed, fails at once with "database is
+        # locked": SQLite cannot upgrade a stale snapshot, and busy_timeout does not apply.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

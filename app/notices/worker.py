@@ -283,6 +283,7 @@ def deliver(
         )
         session.commit()
         return "dropped"
+    session.commit()  # hold no transaction (nor SQLite's write lock) while sending
     channel = channels.for_notice(notice)
     if channel is None:
         outcome = Temporary(f"no {notice.channel.value} channel configured")
