@@ -32,12 +32,7 @@ def work_command(once: bool) -> None:
     """Deliver notices from the outbox; keeps running until stopped (SIGTERM)."""
     from app.notices.worker import run
 
-    app = current_app._get_current_object()  # noqa: SLF001
-    if not (app.config["SMTP_HOST"] or app.config["NOTICE_DEV_SINK"]):
-        click.echo("No e-mail channel: set SMTP_HOST (see README, Configuration).", err=True)
-    if not (app.config["SMS_URL"] or app.config["NOTICE_DEV_SINK"]):
-        click.echo("No SMS channel: set SMS_URL (see README, Configuration).", err=True)
-    totals = run(app, db.session, once=once)
+    totals = run(current_app._get_current_object(), db.session, once=once)  # noqa: SLF001
     click.echo(", ".join(f"{n} {what}" for what, n in sorted(totals.items())) or "Nothing due.")
 
 

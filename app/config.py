@@ -13,6 +13,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
+# The user interface's languages, the default first: bokmål, nynorsk, English.
+LANGUAGES = ("nb", "nn", "en")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -52,10 +54,10 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
         # Babel: bokmål by default, times shown in Europe/Oslo.
-        self.BABEL_DEFAULT_LOCALE = "nb"
+        self.BABEL_DEFAULT_LOCALE = LANGUAGES[0]
         self.BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
-        self.LANGUAGES = ("nb", "nn", "en")
+        self.LANGUAGES = LANGUAGES
 
         # Sessions: a server-side record per log-in, limited in idle and total time.
         self.SESSION_IDLE_TIMEOUT = timedelta(minutes=int(_env("SESSION_IDLE_MINUTES", "30")))
@@ -100,10 +102,10 @@ class Config:
         # Notices: e-mail through SMTP when SMTP_HOST is set, SMS through an HTTP provider
         # when SMS_URL is set; otherwise, in development only, the development sink.
         self.SMTP_HOST = _env("SMTP_HOST")
-        self.SMTP_PORT = int(_env("SMTP_PORT", "25") or 25)
+        self.SMTP_PORT = int(_env("SMTP_PORT", "25"))
         self.SMTP_USERNAME = _env("SMTP_USERNAME")
         self.SMTP_PASSWORD = _env("SMTP_PASSWORD")
-        self.SMTP_SECURITY = (_env("SMTP_SECURITY", "none") or "none").lower()
+        self.SMTP_SECURITY = _env("SMTP_SECURITY", "none").lower()
         self.SMTP_TIMEOUT = float(_env("SMTP_TIMEOUT", "10"))
         self.MAIL_FROM = _env("MAIL_FROM", "Hjemmedialog <ikke-svar@hjemmedialog.example>")
         self.SMS_URL = _env("SMS_URL")
@@ -148,7 +150,6 @@ class TestConfig(Config):
         super().__init__()
         self.TESTING = True
         self.OIDC_ISSUER = _env("OIDC_ISSUER", "http://idp.test/dev-idp")
-        self.SERVER_NAME = None
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -159,7 +160,7 @@ CONFIGS: dict[str, type[Config]] = {
 
 
 def config_from_env() -> Config:
-    name = (_env("APP_ENV", "production") or "production").lower()
+    name = _env("APP_ENV", "production").lower()
     try:
         return CONFIGS[name]()
     except KeyError:

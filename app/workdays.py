@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from datetime import date, datetime, timedelta
 
 import holidays
 
-from app.clock import OSLO
+from app.clock import OSLO, oslo_day_bounds
 
-
-@lru_cache(maxsize=64)
-def _norwegian_holidays(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("NO", years=year)
+# Norwegian public holidays; the library loads each year when a date in it is first asked about.
+_HOLIDAYS = holidays.country_holidays("NO")
 
 
 def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _norwegian_holidays(day.year)
+    return _HOLIDAYS.is_working_day(day)
 
 
 def add_working_days(day: date, count: int) -> date:
     """The `count`-th working day after `day` (the day itself does not count)."""
     if count < 1:
         raise ValueError("count must be at least 1")
-    current = day
-    remaining = count
-    while remaining:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            remaining -= 1
-    return current
+    return _HOLIDAYS.get_nth_working_day(day, count)
 
 
 def reply_deadline(sent_at: datetime, working_days: int) -> datetime:
@@ -39,5 +30,4 @@ def reply_deadline(sent_at: datetime, working_days: int) -> datetime:
     """
     sent_local = sent_at.astimezone(OSLO).date()
     due = add_working_days(sent_local, working_days)
-    end_of_day = datetime.combine(due + timedelta(days=1), time(0, 0), tzinfo=OSLO)
-    return (end_of_day - timedelta(microseconds=1)).astimezone(UTC)
+    return oslo_day_bounds(due)[1] - timedelta(microseconds=1)

@@ -30,7 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.clock import oslo_today, utcnow
+from app.clock import local_to_utc, oslo_today, utcnow
 from app.extensions import db as flask_db
 from app.models import (
     Appointment,
@@ -41,29 +41,25 @@ from app.models import (
     NoticeStatus,
     StaffAccount,
 )
-from app.services.appointments import local_to_utc, visit_register
+from app.services.appointments import visit_register
 from tests import factories
+from tests.databases import migrated_app, postgres_url, scratch_database
 from tests.notices.outbox import (
     fill_outbox,
-    migrated_app,
-    postgres_url,
-    scratch_database,
     start_worker,
     status_counts,
     stop_worker,
-    wait_for,
     worker_env,
 )
 from tests.notices.servers import SmtpServer
-from tests.support import actor_for
+from tests.support import actor_for, wait_for
 
 
-def throughput(kind: str, workers: int, notices: int, tmp: Path) -> float:
+def throughput(workers: int, notices: int, tmp: Path) -> float:
     """Notices per second for one round: a fresh database, `notices` e-mails due."""
     smtp = SmtpServer().start()
     try:
-        with scratch_database(tmp, kind) as uri:
-            app = migrated_app(uri, tmp)
+        with scratch_database(tmp) as uri, migrated_app(uri, tmp) as app:
             fill_outbox(app, notices, sms_every=0)
             env = worker_env(uri, tmp, smtp_port=smtp.port, sms_url="", poll_seconds=0.05)
             running = [start_worker(env, tmp / f"worker-{n}.log") for n in range(workers)]
@@ -72,21 +68,18 @@ def throughput(kind: str, workers: int, notices: int, tmp: Path) -> float:
                 stop_worker(worker)
             if not done or status_counts(app) != {NoticeStatus.SENT: notices}:
                 raise RuntimeError(f"not all notices were delivered: {status_counts(app)}")
-            with app.app_context():
-                flask_db.engine.dispose()
             arrivals = sorted(m.at for m in smtp.recorder.messages)
             return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
     finally:
         smtp.stop()
 
 
-def latency(kind: str, samples: int, tmp: Path) -> list[float]:
+def latency(samples: int, tmp: Path) -> list[float]:
     """Seconds from a registered visit to its notice at the SMTP server, per visit."""
     smtp = SmtpServer().start()
     rng = random.Random(6)
     try:
-        with scratch_database(tmp, kind) as uri:
-            app = migrated_app(uri, tmp)
+        with scratch_database(tmp) as uri, migrated_app(uri, tmp) as app:
             with app.app_context():
                 session = flask_db.session
                 world = factories.build_world(session)
@@ -109,8 +102,6 @@ def latency(kind: str, samples: int, tmp: Path) -> list[float]:
                     times.append(_one_visit(app, smtp, ids, n))
             finally:
                 stop_worker(worker)
-                with app.app_context():
-                    flask_db.engine.dispose()
             return times
     finally:
         smtp.stop()
@@ -180,14 +171,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         for workers in (1, 2) if kind == "postgresql" else (1,):
-            rates = [throughput(kind, workers, args.notices, tmp) for _ in range(args.rounds)]
+            rates = [throughput(workers, args.notices, tmp) for _ in range(args.rounds)]
             median = statistics.median(rates)
             results[f"notices_per_second_{workers}_workers"] = round(median, 1)
             print(
                 f"  {workers} worker(s): median {median:7.1f} notices/s "
                 f"(rounds: {', '.join(f'{r:.0f}' for r in rates)})"
             )
-        times = latency(kind, args.samples, tmp)
+        times = latency(args.samples, tmp)
         results["visit_to_smtp_median_s"] = round(statistics.median(times), 3)
         results["visit_to_smtp_p95_s"] = round(p95(times), 3)
         print(

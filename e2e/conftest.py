@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +22,9 @@ import requests
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.notices.outbox import start_worker
+from tests.support import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -46,12 +47,6 @@ DEVICES = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
 }
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _flask(env: dict[str, str], *args: str) -> None:
@@ -166,7 +161,7 @@ def server(
     device: str, demo_database: DemoDatabase, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("server")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = _base_env(demo_database.tmp) | {
         "DATABASE_URL": demo_database.copy(),
@@ -192,27 +187,20 @@ def server(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while True:
+
+    def answering() -> bool:
         try:
-            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                break
+            return requests.get(f"{url}/healthz", timeout=5).status_code == 200
         except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            log.close()
-            raise RuntimeError((tmp / "gunicorn.log").read_text())
-        time.sleep(0.2)
+            return process.poll() is not None  # stop waiting: it has exited
+
+    if not wait_for(answering, 30, 0.2) or process.poll() is not None:
+        process.kill()
+        process.wait()
+        log.close()
+        raise RuntimeError((tmp / "gunicorn.log").read_text())
     # The notice worker, as `make run` starts it beside the web server.
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "notices", "work"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = start_worker(env, tmp / "worker.log")
     yield LiveServer(url, env["DATABASE_URL"], process)
     for running in (worker, process):
         running.terminate()

@@ -6,26 +6,21 @@ the run create (and afterwards drop) a fresh database on that server.
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import responses
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from sqlalchemy.orm import Session
 
-from app import create_app
-from app.config import PROJECT_ROOT, TestConfig, database_url
+from app.config import PROJECT_ROOT
 from app.extensions import db as flask_db
 from app.extensions import limiter
 from tests import factories
+from tests.databases import migrated_app, scratch_database
 from tests.support import LoginHelper
 
 
@@ -45,39 +40,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    raw = os.environ.get("DATABASE_URL")
-    if not raw or raw.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        return
-    server = sa.make_url(database_url(raw))
-    name = f"hd_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def make_config(database_uri: str, tmp_dir: Path) -> TestConfig:
-    config = TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = database_uri
-    config.DEV_IDP_KEY_PATH = str(tmp_dir / "dev-idp-key.pem")
-    config.SECRET_KEY = "test-secret"
-    return config
+    with scratch_database(tmp_path_factory.mktemp("db")) as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")
 def app(database_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = create_app(make_config(database_uri, tmp_path_factory.getbasetemp()))
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        flask_db.engine.dispose()
+    with migrated_app(database_uri, tmp_path_factory.getbasetemp()) as app:
+        yield app
 
 
 @pytest.fixture

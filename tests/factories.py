@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -294,7 +294,3 @@ def demo_index(db: Session) -> dict[str, object]:
     staff_by_name = {s.username: s for s in db.scalars(sa.select(StaffAccount))}
     units = {u.name: u for u in db.scalars(sa.select(Unit))}
     return {"people": people, "staff": staff_by_name, "units": units}
-
-
-def aware(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)

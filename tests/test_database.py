@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db as flask_db
-from tests.conftest import make_config
+from tests.databases import make_config
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_fullmakt_areas_are_seeded(db):
 def test_downgrade_to_nothing_and_upgrade_again(tmp_path):
     """On a scratch SQLite file (the shared test database stays untouched)."""
     from app import create_app
-    from tests.conftest import make_config
+    from tests.databases import make_config
 
     scratch = create_app(make_config(f"sqlite:///{tmp_path / 'scratch.db'}", tmp_path))
     with scratch.app_context():

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, IdMixin, str_enum
@@ -86,11 +87,22 @@ class Fullmakt(IdMixin, Base):
         foreign_keys=[registered_by_staff_id], lazy="raise_on_sql"
     )
 
+    @hybrid_method
     def is_valid_at(self, moment: datetime) -> bool:
+        """In force at that moment: not ended, begun, not expired (Python and SQL)."""
         return (
             self.ended_at is None
             and self.valid_from <= moment
             and (self.valid_to is None or moment < self.valid_to)
+        )
+
+    @is_valid_at.inplace.expression
+    @classmethod
+    def _is_valid_at_expression(cls, moment: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            cls.ended_at.is_(None),
+            cls.valid_from <= moment,
+            sa.or_(cls.valid_to.is_(None), cls.valid_to > moment),
         )
 
     @property

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, IdMixin
@@ -119,5 +120,12 @@ class ServiceRecipient(IdMixin, Base):
     unit: Mapped[Unit] = relationship(lazy="raise_on_sql")
     primary_contact: Mapped[StaffAccount | None] = relationship(lazy="raise_on_sql")
 
+    @hybrid_method
     def is_current(self, on: date) -> bool:
+        """The person receives the service on that day (usable in Python and in SQL)."""
         return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+    @is_current.inplace.expression
+    @classmethod
+    def _is_current_expression(cls, on: date) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.valid_from <= on, sa.or_(cls.valid_to.is_(None), cls.valid_to >= on))

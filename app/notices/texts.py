@@ -13,9 +13,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from app.clock import OSLO
+from app.config import LANGUAGES
 from app.models import NoticeChannel, NoticeEvent
-
-LANGUAGES = ("nb", "nn", "en")
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ def notice_text(
     for_someone_else: bool,
     completed_at: datetime | None = None,
 ) -> NoticeText:
-    with force_locale(language if language in LANGUAGES else "nb"):
+    with force_locale(language if language in LANGUAGES else LANGUAGES[0]):
         if event is NoticeEvent.NEW_MESSAGE:
             subject = _("New message from %(sender)s", sender=sender)
             if for_someone_else:

@@ -14,7 +14,7 @@ import logging
 import random
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -42,9 +42,8 @@ from app.notices.channels import (
     Temporary,
 )
 from app.notices.texts import NoticeText, notice_text
-from app.security import access
-from app.selectors.representation import fullmakter_given, parents_in_care
 from app.services.audit import usage_log_add_many
+from app.services.notices import representatives
 
 log = logging.getLogger("hjemmedialog.notices")
 
@@ -54,12 +53,14 @@ LEASE_MARGIN = timedelta(milliseconds=500)
 
 @dataclass(frozen=True)
 class Settings:
-    batch_size: int = 50
-    lease: timedelta = timedelta(seconds=60)
-    max_attempts: int = 8
-    backoff: float = 30.0
-    backoff_max: float = 3600.0
-    poll: float = 0.5
+    """The NOTICE_* configuration (see app/config.py for the defaults)."""
+
+    batch_size: int
+    lease: timedelta
+    max_attempts: int
+    backoff: float
+    backoff_max: float
+    poll: float
 
     @classmethod
     def from_app(cls, app: Flask) -> Settings:
@@ -113,7 +114,6 @@ class Channels:
 
     email: Channel | None
     sms: Channel | None
-    opened: list[Channel] = field(default_factory=list)
 
     @classmethod
     def from_app(cls, app: Flask, session: Session) -> Channels:
@@ -137,14 +137,15 @@ class Channels:
             if c["SMS_URL"]
             else sink
         )
-        return cls(email, sms, [ch for ch in (email, sms) if ch is not None])
+        return cls(email, sms)
 
     def for_notice(self, notice: Outgoing) -> Channel | None:
         return self.email if notice.channel is NoticeChannel.EMAIL else self.sms
 
     def close(self) -> None:
-        for channel in self.opened:
-            channel.close()
+        for channel in (self.email, self.sms):
+            if channel is not None:
+                channel.close()
 
 
 @dataclass(frozen=True)
@@ -158,12 +159,18 @@ class Outgoing:
     recipient_person_id: int
     subject_person_id: int
     event: NoticeEvent
-    event_key: str
     channel: NoticeChannel
     address: str
     language: str
     sender: str
     completed_at: datetime | None
+
+
+def _visit_id(notice: Notice) -> int | None:
+    """The visit a completed-visit notice is about (its event key is "visit:<id>")."""
+    if notice.event is not NoticeEvent.VISIT_COMPLETED:
+        return None
+    return int(notice.event_key.partition(":")[2])
 
 
 def load_batch(session: Session, ids: list[int]) -> list[Outgoing]:
@@ -176,11 +183,7 @@ def load_batch(session: Session, ids: list[int]) -> list[Outgoing]:
         .where(Notice.id.in_(ids))
         .order_by(Notice.id)
     ).all()
-    visits = {
-        int(notice.event_key.partition(":")[2] or 0)
-        for notice, _ in notices
-        if notice.event is NoticeEvent.VISIT_COMPLETED
-    }
+    visits = {_visit_id(notice) for notice, _ in notices} - {None}
     completed = (
         dict(
             session.execute(
@@ -201,14 +204,11 @@ def load_batch(session: Session, ids: list[int]) -> list[Outgoing]:
             recipient_person_id=n.recipient_person_id,
             subject_person_id=n.subject_person_id,
             event=n.event,
-            event_key=n.event_key,
             channel=n.channel,
             address=n.address,
             language=n.language,
             sender=sender or "",
-            completed_at=completed.get(int(n.event_key.partition(":")[2] or 0))
-            if n.event is NoticeEvent.VISIT_COMPLETED
-            else None,
+            completed_at=completed.get(_visit_id(n)),
         )
         for n, sender in notices
     ]
@@ -221,15 +221,7 @@ def _still_represents(session: Session, notice: Outgoing, now: datetime) -> bool
     if notice.recipient_person_id == notice.subject_person_id:
         return True
     subject = session.get(Person, notice.subject_person_id)
-    representatives = access.notice_representatives(
-        subject,
-        fullmakter_given=session.scalars(fullmakter_given(notice.subject_person_id, now))
-        .unique()
-        .all(),
-        parents=session.scalars(parents_in_care(notice.subject_person_id)).all(),
-        now=now,
-    )
-    return notice.recipient_person_id in {p.id for p in representatives}
+    return notice.recipient_person_id in {p.id for p in representatives(session, subject, now)}
 
 
 def _record(session: Session, notice_id: int, lease_until: datetime, **values) -> bool:
@@ -364,6 +356,12 @@ def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
     """Deliver until stopped (SIGTERM or SIGINT), or with `once` until nothing is due."""
     settings = Settings.from_app(app)
     channels = Channels.from_app(app, session)
+    for kind, channel, setting in (
+        ("e-mail", channels.email, "SMTP_HOST"),
+        ("SMS", channels.sms, "SMS_URL"),
+    ):
+        if channel is None:
+            log.warning("No %s channel: set %s (README, Configuration); they wait.", kind, setting)
     stopping = False
 
     def stop(signum, frame):  # noqa: ARG001

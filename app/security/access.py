@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.clock import oslo_today
 from app.models import (
     APPOINTMENTS_AND_PROVIDERS,
+    AppointmentSeries,
     Fullmakt,
     FullmaktKind,
     Person,
@@ -263,9 +264,15 @@ def may_choose_unit(actor: Actor, unit_id: int) -> None:
         _deny(actor, "no role in unit", unit_id=unit_id)
 
 
+def is_municipal_admin(actor: Actor) -> bool:
+    return actor.is_staff and any(
+        r.role is StaffRoleKind.MUNICIPAL_ADMIN for r in actor.staff.roles
+    )
+
+
 def require_municipal_admin(actor: Actor) -> None:
     require_staff(actor)
-    if not any(r.role is StaffRoleKind.MUNICIPAL_ADMIN for r in actor.staff.roles):
+    if not is_municipal_admin(actor):
         _deny(actor, "not municipal administrator")
 
 
@@ -288,6 +295,11 @@ def require_staff_thread(actor: Actor, thread: Thread) -> None:
     """Staff reach a thread through the unit whose queue it is in, nothing else."""
     require_unit_role(actor)
     require_unit_object(actor, unit_id=thread.unit_id, municipality_id=thread.municipality_id)
+
+
+def require_staff_series(actor: Actor, series: AppointmentSeries) -> None:
+    """A recurring series is planned by the unit that gives the visits (its unit loaded)."""
+    require_unit_object(actor, unit_id=series.unit_id, municipality_id=series.unit.municipality_id)
 
 
 def may_assign_to(actor: Actor, thread: Thread, assignee: StaffAccount) -> None:
@@ -333,6 +345,42 @@ def recipient_registrations_for_staff(
             actor, "person is not a recipient of the active unit", subject_id=person.id, hide=True
         )
     return reachable
+
+
+def require_fullmakt_grantor(actor: Actor, fullmakt: Fullmakt, subject: Person) -> None:
+    """Only the grantor changes a fullmakt (Endre gives a new one that replaces it)."""
+    if fullmakt.grantor_id != subject.id:
+        _deny(actor, "not the grantor", fullmakt_id=fullmakt.id, hide=True)
+
+
+def may_end_fullmakt(actor: Actor, fullmakt: Fullmakt) -> bool:
+    """Avslutt: the grantor or the grantee, as themselves; an assigned fullmakt also the
+    administrator of the grantor's municipality (grantor loaded). Other staff are denied."""
+    if actor.is_resident:
+        return not actor.is_acting_for_other and actor.person.id in (
+            fullmakt.grantor_id,
+            fullmakt.grantee_id,
+        )
+    require_municipal_admin(actor)
+    return (
+        fullmakt.kind is FullmaktKind.ASSIGNED
+        and fullmakt.grantor.municipality_id == actor.staff.municipality_id
+    )
+
+
+def require_notice_follow_up(
+    actor: Actor,
+    *,
+    municipality_id: int,
+    person: Person,
+    registrations: Iterable[ServiceRecipient],
+    today: date,
+) -> None:
+    """A failed notice is followed up by the municipality's administrator, or by staff of a
+    unit that serves the person now (the notice is about them)."""
+    if is_municipal_admin(actor) and actor.staff.municipality_id == municipality_id:
+        return
+    recipient_registrations_for_staff(actor, person, registrations, today)
 
 
 # --- loading and logging ---------------------------------------------------------

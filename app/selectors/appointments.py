@@ -14,12 +14,12 @@ the tests check that the two agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from app.clock import OSLO
+from app.clock import OSLO, oslo_day_bounds
 from app.models import (
     Appointment,
     AppointmentSeries,
@@ -29,10 +29,6 @@ from app.models import (
     CancellationAcknowledgement,
     Person,
     Service,
-    ServiceRecipient,
-    StaffAccount,
-    StaffRole,
-    Unit,
 )
 from app.selectors import paging
 
@@ -142,8 +138,7 @@ def resident_between(
     session: Session, person_id: int, first: date, last: date, now: datetime
 ) -> list[AppointmentView]:
     """Everything shown from the start of `first` to the end of `last` (Oslo dates)."""
-    start = datetime.combine(first, time(0), tzinfo=OSLO)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=OSLO)
+    start, end = oslo_day_bounds(first)[0], oslo_day_bounds(last)[1]
     statement = (
         for_residents(person_id, now)
         .where(Appointment.window_start >= start, Appointment.window_start < end)
@@ -159,7 +154,7 @@ def resident_list(
     session: Session, person_id: int, first: date, now: datetime, *, cursor: str | None = None
 ) -> paging.Page[AppointmentView]:
     """From the start of `first` onwards, soonest first, by keyset."""
-    start = datetime.combine(first, time(0), tzinfo=OSLO)
+    start = oslo_day_bounds(first)[0]
     statement = (
         for_residents(person_id, now)
         .where(Appointment.window_start >= start)
@@ -190,22 +185,6 @@ def appointment_detail(appointment_id: int) -> sa.Select[tuple[Appointment]]:
     )
 
 
-def cancellable_services(subject_id: int, today: date) -> sa.Select[tuple[ServiceRecipient]]:
-    """Services a cancellation may cover: received and open for digital dialog."""
-    return (
-        sa.select(ServiceRecipient)
-        .join(Service, Service.id == ServiceRecipient.service_id)
-        .where(
-            ServiceRecipient.person_id == subject_id,
-            Service.open_for_dialog.is_(True),
-            ServiceRecipient.valid_from <= today,
-            sa.or_(ServiceRecipient.valid_to.is_(None), ServiceRecipient.valid_to >= today),
-        )
-        .options(joinedload(ServiceRecipient.service))
-        .order_by(Service.name)
-    )
-
-
 def cancellation_with_appointments(cancellation_id: int) -> sa.Select[tuple[Cancellation]]:
     return (
         sa.select(Cancellation)
@@ -224,8 +203,7 @@ def cancellation_with_appointments(cancellation_id: int) -> sa.Select[tuple[Canc
 
 def unit_day(unit_id: int, day: date) -> sa.Select[tuple[Appointment]]:
     """The unit's appointments on a day (planning and worklists), by time."""
-    start = datetime.combine(day, time(0), tzinfo=OSLO)
-    end = start + timedelta(days=1)
+    start, end = oslo_day_bounds(day)
     return (
         sa.select(Appointment)
         .join(Person, Person.id == Appointment.person_id)
@@ -249,8 +227,7 @@ def unit_day(unit_id: int, day: date) -> sa.Select[tuple[Appointment]]:
 
 def my_visits(staff_id: int, day: date) -> sa.Select[tuple[Appointment]]:
     """Mine besøk i dag: the visits assigned to (or done by) this employee on a day."""
-    start = datetime.combine(day, time(0), tzinfo=OSLO)
-    end = start + timedelta(days=1)
+    start, end = oslo_day_bounds(day)
     return (
         sa.select(Appointment)
         .where(
@@ -268,22 +245,20 @@ def my_visits(staff_id: int, day: date) -> sa.Select[tuple[Appointment]]:
     )
 
 
+def series_with_unit(series_id: int) -> sa.Select[tuple[AppointmentSeries]]:
+    return (
+        sa.select(AppointmentSeries)
+        .where(AppointmentSeries.id == series_id)
+        .options(joinedload(AppointmentSeries.unit))
+    )
+
+
 def unit_series(unit_id: int, person_id: int) -> sa.Select[tuple[AppointmentSeries]]:
     return (
         sa.select(AppointmentSeries)
         .where(AppointmentSeries.unit_id == unit_id, AppointmentSeries.person_id == person_id)
         .options(joinedload(AppointmentSeries.service))
         .order_by(AppointmentSeries.created_at, AppointmentSeries.id)
-    )
-
-
-def unit_employees(unit_id: int) -> sa.Select[tuple[StaffAccount]]:
-    return (
-        sa.select(StaffAccount)
-        .join(StaffRole, StaffRole.staff_id == StaffAccount.id)
-        .where(StaffRole.unit_id == unit_id, StaffAccount.active.is_(True))
-        .distinct()
-        .order_by(StaffAccount.full_name)
     )
 
 
@@ -334,7 +309,3 @@ def unit_cancellations(
     return paging.paginate(
         rows, CANCELLATION_PAGE, lambda r: (r.cancellation.created_at, r.cancellation.id)
     )
-
-
-def unit_of(unit_id: int) -> sa.Select[tuple[Unit]]:
-    return sa.select(Unit).where(Unit.id == unit_id).options(joinedload(Unit.service))

@@ -16,8 +16,7 @@ def failed_for_unit(unit_id: int, today: date) -> sa.Select[tuple[Notice]]:
     """Notices that failed for good, about people the unit serves now."""
     served = sa.select(ServiceRecipient.person_id).where(
         ServiceRecipient.unit_id == unit_id,
-        ServiceRecipient.valid_from <= today,
-        sa.or_(ServiceRecipient.valid_to.is_(None), ServiceRecipient.valid_to >= today),
+        ServiceRecipient.is_current(today),
     )
     return (
         sa.select(Notice)

@@ -25,8 +25,7 @@ def services_received(person_id: int, today: date) -> sa.Select[tuple[ServiceRec
         .join(ServiceRecipient.service)
         .where(
             ServiceRecipient.person_id == person_id,
-            ServiceRecipient.valid_from <= today,
-            sa.or_(ServiceRecipient.valid_to.is_(None), ServiceRecipient.valid_to >= today),
+            ServiceRecipient.is_current(today),
         )
         .options(
             joinedload(ServiceRecipient.service),
@@ -34,6 +33,11 @@ def services_received(person_id: int, today: date) -> sa.Select[tuple[ServiceRec
         )
         .order_by(Service.name)
     )
+
+
+def dialog_services(person_id: int, today: date) -> sa.Select[tuple[ServiceRecipient]]:
+    """Current registrations whose service is open for digital dialog (write, cancel)."""
+    return services_received(person_id, today).where(Service.open_for_dialog.is_(True))
 
 
 def register_people(limit: int = 200) -> sa.Select[tuple[Person]]:

@@ -19,9 +19,7 @@ def fullmakter_received(person_id: int, now: datetime) -> sa.Select[tuple[Fullma
         sa.select(Fullmakt)
         .where(
             Fullmakt.grantee_id == person_id,
-            Fullmakt.ended_at.is_(None),
-            Fullmakt.valid_from <= now,
-            sa.or_(Fullmakt.valid_to.is_(None), Fullmakt.valid_to > now),
+            Fullmakt.is_valid_at(now),
         )
         .options(joinedload(Fullmakt.grantor), joinedload(Fullmakt.areas))
     )
@@ -46,9 +44,7 @@ def fullmakter_given(person_id: int, now: datetime) -> sa.Select[tuple[Fullmakt]
         sa.select(Fullmakt)
         .where(
             Fullmakt.grantor_id == person_id,
-            Fullmakt.ended_at.is_(None),
-            Fullmakt.valid_from <= now,
-            sa.or_(Fullmakt.valid_to.is_(None), Fullmakt.valid_to > now),
+            Fullmakt.is_valid_at(now),
         )
         .options(joinedload(Fullmakt.grantee), joinedload(Fullmakt.areas))
     )

@@ -14,15 +14,7 @@ from app.models import (
     ServiceRecipient,
     StaffAccount,
     StaffRole,
-    Unit,
 )
-
-
-def current_registration(today: date) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        ServiceRecipient.valid_from <= today,
-        sa.or_(ServiceRecipient.valid_to.is_(None), ServiceRecipient.valid_to >= today),
-    )
 
 
 def unit_recipients(unit_id: int, today: date) -> sa.Select[tuple[ServiceRecipient]]:
@@ -30,7 +22,7 @@ def unit_recipients(unit_id: int, today: date) -> sa.Select[tuple[ServiceRecipie
     return (
         sa.select(ServiceRecipient)
         .join(ServiceRecipient.person)
-        .where(ServiceRecipient.unit_id == unit_id, current_registration(today))
+        .where(ServiceRecipient.unit_id == unit_id, ServiceRecipient.is_current(today))
         .options(joinedload(ServiceRecipient.person), joinedload(ServiceRecipient.service))
         .order_by(Person.family_name, Person.given_name, Person.id)
     )
@@ -50,10 +42,6 @@ def registrations_of(person_id: int) -> sa.Select[tuple[ServiceRecipient]]:
     )
 
 
-def unit_by_id(unit_id: int) -> sa.Select[tuple[Unit]]:
-    return sa.select(Unit).where(Unit.id == unit_id).options(joinedload(Unit.service))
-
-
 def municipality_staff(municipality_id: int) -> sa.Select[tuple[StaffAccount]]:
     return (
         sa.select(StaffAccount)
@@ -68,4 +56,15 @@ def municipality_with_services(municipality_id: int) -> sa.Select[tuple[Municipa
         sa.select(Municipality)
         .where(Municipality.id == municipality_id)
         .options(selectinload(Municipality.services).selectinload(Service.units))
+    )
+
+
+def unit_colleagues(unit_id: int) -> sa.Select[tuple[StaffAccount]]:
+    """Active staff with a role in the unit (to assign a thread or a visit to)."""
+    return (
+        sa.select(StaffAccount)
+        .join(StaffRole, StaffRole.staff_id == StaffAccount.id)
+        .where(StaffRole.unit_id == unit_id, StaffAccount.active.is_(True))
+        .distinct()
+        .order_by(StaffAccount.full_name)
     )

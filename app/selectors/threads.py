@@ -16,7 +16,6 @@ from app.models import (
     Service,
     ServiceRecipient,
     StaffAccount,
-    StaffRole,
     Thread,
     ThreadEvent,
     ThreadRead,
@@ -28,13 +27,6 @@ from app.selectors import paging
 INBOX_PAGE = 20
 QUEUE_PAGE = 25
 OPEN_STATUSES = (ThreadStatus.AWAITING_SERVICE, ThreadStatus.INTERIM_REPLIED)
-
-
-def _current(today: date) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        ServiceRecipient.valid_from <= today,
-        sa.or_(ServiceRecipient.valid_to.is_(None), ServiceRecipient.valid_to >= today),
-    )
 
 
 # --- residents -------------------------------------------------------------------
@@ -117,21 +109,6 @@ def thread_messages(thread_id: int) -> sa.Select[tuple[Message]]:
             joinedload(Message.author_unit),
         )
         .order_by(Message.sent_at, Message.id)
-    )
-
-
-def writable_services(subject_id: int, today: date) -> sa.Select[tuple[ServiceRecipient]]:
-    """Services the person receives that are open for digital dialog (Skriv melding)."""
-    return (
-        sa.select(ServiceRecipient)
-        .join(Service, Service.id == ServiceRecipient.service_id)
-        .where(
-            ServiceRecipient.person_id == subject_id,
-            Service.open_for_dialog.is_(True),
-            _current(today),
-        )
-        .options(joinedload(ServiceRecipient.service), joinedload(ServiceRecipient.unit))
-        .order_by(Service.name)
     )
 
 
@@ -237,17 +214,6 @@ def thread_events(thread_id: int) -> sa.Select[tuple[ThreadEvent]]:
     )
 
 
-def unit_colleagues(unit_id: int) -> sa.Select[tuple[StaffAccount]]:
-    """Active staff with a role in the unit (whom a thread can be assigned to)."""
-    return (
-        sa.select(StaffAccount)
-        .join(StaffRole, StaffRole.staff_id == StaffAccount.id)
-        .where(StaffRole.unit_id == unit_id, StaffAccount.active.is_(True))
-        .distinct()
-        .order_by(StaffAccount.full_name)
-    )
-
-
 def forward_targets(municipality_id: int, exclude_unit_id: int) -> sa.Select[tuple[Unit]]:
     """Other units of the municipality whose service is open for digital dialog."""
     return (
@@ -282,7 +248,11 @@ def digitally_active_recipients(
     return (
         sa.select(Person)
         .join(ServiceRecipient, ServiceRecipient.person_id == Person.id)
-        .where(ServiceRecipient.unit_id == unit_id, _current(today), _consented(terms_version))
+        .where(
+            ServiceRecipient.unit_id == unit_id,
+            ServiceRecipient.is_current(today),
+            _consented(terms_version),
+        )
         .distinct()
         .order_by(Person.family_name, Person.given_name, Person.id)
     )

@@ -15,7 +15,7 @@ from dateutil.rrule import rrulestr
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from app.clock import OSLO, oslo_today
+from app.clock import OSLO, local_to_utc, oslo_today
 from app.models import (
     Appointment,
     AppointmentSeries,
@@ -25,9 +25,7 @@ from app.models import (
     CancellationAcknowledgement,
     CancellationKind,
     NoticeEvent,
-    Person,
     Service,
-    ServiceRecipient,
     StaffAccount,
     UsageAction,
     VisitRegistration,
@@ -35,8 +33,11 @@ from app.models import (
 from app.security import access
 from app.security.access import Scope
 from app.security.actor import Actor
-from app.services.audit import usage_log_add
+from app.selectors import appointments as reads
+from app.selectors.people import dialog_services
+from app.services.audit import usage_log_if_acting_for_other
 from app.services.notices import notices_for_event
+from app.services.people import recipient_for_staff
 
 # Occurrences exist at least this far ahead (PRODUCT.md 5.6; the issue asks for 8 weeks).
 HORIZON = timedelta(weeks=8)
@@ -60,11 +61,6 @@ class IdempotencyConflict(Exception):
     """The same idempotency key came with a different request."""
 
 
-def local_to_utc(day: date, wall_clock: time) -> datetime:
-    """A Europe/Oslo wall-clock time on a day, in UTC (daylight saving handled by zoneinfo)."""
-    return datetime.combine(day, wall_clock, tzinfo=OSLO).astimezone(UTC)
-
-
 # --- series ------------------------------------------------------------------------
 
 
@@ -78,6 +74,15 @@ def weekly_rule(weekdays: list[str], interval: int) -> str:
     rule = f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={','.join(days)}"
     rrulestr(rule, dtstart=datetime(2026, 1, 1))  # noqa: DTZ001 - rules run on wall-clock dates
     return rule
+
+
+def rule_parts(rule: str) -> tuple[list[str], int]:
+    """The weekdays and week interval of a series' rule; a daily rule is every weekday."""
+    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+    if parts.get("FREQ") == "DAILY":
+        return list(WEEKDAYS), 1
+    days = parts.get("BYDAY", "").split(",")
+    return [d for d in WEEKDAYS if d in days], int(parts.get("INTERVAL", "1"))
 
 
 def series_occurrence_days(series: AppointmentSeries, first: date, last: date) -> list[date]:
@@ -176,16 +181,11 @@ def series_create(
 ) -> AppointmentSeries:
     """Planlegging: a recurring visit for a recipient of the active unit."""
     access.require_unit_role(actor)
-    person = session.get(Person, person_id)
-    if person is None:
-        raise AppointmentError("unknown_person")
-    registrations = session.scalars(
-        sa.select(ServiceRecipient)
-        .where(ServiceRecipient.person_id == person_id)
-        .options(joinedload(ServiceRecipient.unit))
-    ).all()
     today = oslo_today(now)
-    current = access.recipient_registrations_for_staff(actor, person, registrations, today)
+    found = recipient_for_staff(session, actor, person_id, today)
+    if found is None:
+        raise AppointmentError("unknown_person")
+    person, current = found
     rule, text = _series_fields(weekdays, interval, window_start, window_end, description)
     if starts_on < today:
         raise AppointmentError("starts_in_past")
@@ -208,11 +208,6 @@ def series_create(
     session.flush()
     series_generate(session, series, until=max(starts_on, today) + HORIZON, now=now)
     return series
-
-
-def _require_series_unit(actor: Actor, series: AppointmentSeries) -> None:
-    unit_municipality = series.unit.municipality_id
-    access.require_unit_object(actor, unit_id=series.unit_id, municipality_id=unit_municipality)
 
 
 def _drop_planned_from(session: Session, series: AppointmentSeries, moment: datetime) -> None:
@@ -272,14 +267,10 @@ def series_end(
 
 
 def _series_for_staff(session: Session, actor: Actor, series_id: int) -> AppointmentSeries:
-    series = session.scalars(
-        sa.select(AppointmentSeries)
-        .where(AppointmentSeries.id == series_id)
-        .options(joinedload(AppointmentSeries.unit))
-    ).one_or_none()
+    series = session.scalars(reads.series_with_unit(series_id)).one_or_none()
     if series is None:
         raise AppointmentError("unknown_series")
-    _require_series_unit(actor, series)
+    access.require_staff_series(actor, series)
     return series
 
 
@@ -404,20 +395,7 @@ def appointments_cancel(
     if appointment is None or appointment.person_id != rep.subject.id:
         raise AppointmentError("unknown_appointment")
     allowed = {
-        reg.service_id
-        for reg in session.scalars(
-            sa.select(ServiceRecipient)
-            .join(Service, Service.id == ServiceRecipient.service_id)
-            .where(
-                ServiceRecipient.person_id == rep.subject.id,
-                Service.open_for_dialog.is_(True),
-                ServiceRecipient.valid_from <= oslo_today(now),
-                sa.or_(
-                    ServiceRecipient.valid_to.is_(None),
-                    ServiceRecipient.valid_to >= oslo_today(now),
-                ),
-            )
-        )
+        reg.service_id for reg in session.scalars(dialog_services(rep.subject.id, oslo_today(now)))
     }
     if kind is CancellationKind.SINGLE:
         if appointment.service_id not in allowed:
@@ -484,16 +462,15 @@ def appointments_cancel(
         raise AppointmentError("nothing_to_cancel")
     for unit_id in sorted({unit_id for _, unit_id in cancelled}):
         session.add(CancellationAcknowledgement(cancellation_id=cancellation.id, unit_id=unit_id))
-    if actor.person.id != rep.subject.id:
-        usage_log_add(
-            session,
-            subject_person_id=rep.subject.id,
-            action=UsageAction.APPOINTMENT_CANCELLED,
-            actor_person_id=actor.person.id,
-            object_type="cancellation",
-            object_id=cancellation.id,
-            at=now,
-        )
+    usage_log_if_acting_for_other(
+        session,
+        actor,
+        subject_person_id=rep.subject.id,
+        action=UsageAction.APPOINTMENT_CANCELLED,
+        object_type="cancellation",
+        object_id=cancellation.id,
+        at=now,
+    )
     session.flush()
     session.expire(cancellation, ["appointments"])
     return cancellation

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.models import UsageAction, UsageLogEntry
+
+if TYPE_CHECKING:
+    from app.security.actor import Actor
 
 
 def usage_log_add(
@@ -40,7 +45,64 @@ def usage_log_add(
     return entry
 
 
+def usage_log_if_acting_for_other(
+    session: Session,
+    actor: Actor,
+    *,
+    subject_person_id: int,
+    action: UsageAction,
+    object_type: str,
+    object_id: int,
+    at: datetime,
+) -> None:
+    """Residents' own actions need no entry; a proxy's or a parent's do."""
+    if actor.person.id != subject_person_id:
+        usage_log_add(
+            session,
+            subject_person_id=subject_person_id,
+            action=action,
+            actor_person_id=actor.person.id,
+            object_type=object_type,
+            object_id=object_id,
+            at=at,
+        )
+
+
 def usage_log_add_many(session: Session, entries: list[dict[str, object]]) -> None:
     """Several entries in one statement (a page that shows many residents' data)."""
     if entries:
         session.execute(sa.insert(UsageLogEntry.__table__), entries)  # Core: no ORM bookkeeping
+
+
+def staff_viewed_person(session: Session, actor: Actor, person_id: int, now: datetime) -> None:
+    """A staff member opened a resident's page."""
+    usage_log_add(
+        session,
+        subject_person_id=person_id,
+        action=UsageAction.STAFF_VIEWED_PERSON,
+        actor_staff_id=actor.staff.id,
+        actor_unit_id=actor.active_unit_id,
+        object_type="person",
+        object_id=person_id,
+        at=now,
+    )
+
+
+def staff_viewed_appointments(
+    session: Session, actor: Actor, person_ids: Iterable[int], now: datetime
+) -> None:
+    """Every resident whose appointments a staff page shows gets an entry (one statement)."""
+    usage_log_add_many(
+        session,
+        [
+            {
+                "at": now,
+                "subject_person_id": person_id,
+                "action": UsageAction.STAFF_VIEWED_APPOINTMENTS,
+                "actor_staff_id": actor.staff.id,
+                "actor_unit_id": actor.active_unit_id,
+                "object_type": "appointments",
+            }
+            for person_id in sorted(set(person_ids))
+        ],
+    )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from app.clock import OSLO
+from app.clock import OSLO, local_to_utc
 from app.models import (
     APPOINTMENTS_AND_PROVIDERS,
     AddressProtection,
@@ -46,7 +46,7 @@ from app.models import (
     Unit,
     UsageAction,
 )
-from app.services.appointments import local_to_utc, series_generate
+from app.services.appointments import series_generate
 from app.services.audit import usage_log_add
 from app.services.register import fodselsnummer_birth_date, fodselsnummer_validate
 from app.services.staff_auth import password_hash

@@ -8,12 +8,12 @@ not chain). Changing a fullmakt ends it and creates a new one. Access ends at on
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from app.clock import OSLO, oslo_today
+from app.clock import oslo_day_bounds, oslo_today
 from app.models import (
     Fullmakt,
     FullmaktArea,
@@ -64,7 +64,7 @@ def grantor_refusal(grantor: Person, *, digitally_active: bool, today: date) -> 
 
 def end_of_day(day: date) -> datetime:
     """A fullmakt "until 31 May" lasts through that day in Oslo: it ends at midnight."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=OSLO).astimezone(UTC)
+    return oslo_day_bounds(day)[1]
 
 
 def find_by_fodselsnummer(session: Session, value: str, *, allow_synthetic: bool) -> Person:
@@ -180,23 +180,10 @@ def fullmakt_end(session: Session, actor: Actor, *, fullmakt_id: int, now: datet
     ).one_or_none()
     if fullmakt is None:
         raise FullmaktRefused("not_found")
-    by_person = None
-    by_staff = None
-    if actor.is_resident:
-        if actor.is_acting_for_other or actor.person.id not in (
-            fullmakt.grantor_id,
-            fullmakt.grantee_id,
-        ):
-            raise FullmaktRefused("not_found")
-        by_person = actor.person.id
-    else:
-        access.require_municipal_admin(actor)
-        if (
-            fullmakt.kind is not FullmaktKind.ASSIGNED
-            or fullmakt.grantor.municipality_id != actor.staff.municipality_id
-        ):
-            raise FullmaktRefused("not_found")
-        by_staff = actor.staff.id
+    if not access.may_end_fullmakt(actor, fullmakt):
+        raise FullmaktRefused("not_found")
+    by_person = actor.person.id if actor.is_resident else None
+    by_staff = None if actor.is_resident else actor.staff.id
     if fullmakt.ended_at is None:
         fullmakt.ended_at = now
         fullmakt.ended_by_person_id = by_person
@@ -248,7 +235,7 @@ def fullmakt_assign(
         raise FullmaktRefused("document_too_long")
     if valid_to is not None and valid_to < valid_from:
         raise FullmaktRefused("period_order")
-    start = datetime.combine(valid_from, time(0), tzinfo=OSLO).astimezone(UTC)
+    start = oslo_day_bounds(valid_from)[0]
     fullmakt = Fullmakt(
         grantor_id=grantor.id,
         grantee_id=grantee.id,

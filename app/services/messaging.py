@@ -35,10 +35,12 @@ from app.models import (
 from app.security import access
 from app.security.access import Scope
 from app.security.actor import Actor
+from app.selectors.people import dialog_services
 from app.selectors.threads import welcome_recipients
-from app.services.audit import usage_log_add
+from app.services.audit import usage_log_add, usage_log_if_acting_for_other
 from app.services.consent import is_digitally_active
 from app.services.notices import notices_for_event
+from app.services.people import recipient_for_staff
 from app.workdays import reply_deadline
 
 SUBJECT_MAX = 80
@@ -110,17 +112,15 @@ def _on_behalf(actor: Actor, subject: Person) -> int | None:
 def _log_for_subject(
     session: Session, actor: Actor, subject_id: int, action: UsageAction, thread: Thread, now
 ) -> None:
-    """Residents' own actions need no entry; a proxy's or parent's do."""
-    if actor.person.id != subject_id:
-        usage_log_add(
-            session,
-            subject_person_id=subject_id,
-            action=action,
-            actor_person_id=actor.person.id,
-            object_type="thread",
-            object_id=thread.id,
-            at=now,
-        )
+    usage_log_if_acting_for_other(
+        session,
+        actor,
+        subject_person_id=subject_id,
+        action=action,
+        object_type="thread",
+        object_id=thread.id,
+        at=now,
+    )
 
 
 def _auto_journal(session: Session, message: Message, unit_id: int, now: datetime) -> None:
@@ -137,16 +137,9 @@ def writable_registration(
 ) -> ServiceRecipient:
     """The subject's current registration for a service open for digital dialog."""
     registration = session.scalars(
-        sa.select(ServiceRecipient)
-        .where(
-            ServiceRecipient.person_id == subject_id,
-            ServiceRecipient.service_id == service_id,
-            ServiceRecipient.valid_from <= today,
-            sa.or_(ServiceRecipient.valid_to.is_(None), ServiceRecipient.valid_to >= today),
-        )
-        .options(joinedload(ServiceRecipient.service), joinedload(ServiceRecipient.unit))
+        dialog_services(subject_id, today).where(ServiceRecipient.service_id == service_id)
     ).first()
-    if registration is None or not registration.service.open_for_dialog:
+    if registration is None:
         raise MessagingError("service_not_open")
     return registration
 
@@ -565,17 +558,10 @@ def staff_thread_start(
     earlier = _message_by_key(session, submission_key)
     if earlier is not None and earlier.author_staff_id == actor.staff.id:
         return session.get(Thread, earlier.thread_id)
-    registrations = session.scalars(
-        sa.select(ServiceRecipient)
-        .where(ServiceRecipient.person_id == person_id)
-        .options(joinedload(ServiceRecipient.unit))
-    ).all()
-    person = session.get(Person, person_id)
-    if person is None:
+    found = recipient_for_staff(session, actor, person_id, oslo_today(now))
+    if found is None:
         raise MessagingError("unknown_person")
-    current = access.recipient_registrations_for_staff(
-        actor, person, registrations, oslo_today(now)
-    )
+    person, current = found
     if not is_digitally_active(session, person.id, terms_version):
         raise MessagingError("not_digitally_active")
     thread = Thread(
@@ -589,12 +575,13 @@ def staff_thread_start(
         created_at=now,
         last_activity_at=now,
     )
-    session.add(thread)
-    session.flush()
     try:
-        message = _staff_message(
-            session, actor, thread, body=body, kind=kind, now=now, submission_key=submission_key
-        )
+        with session.begin_nested():  # a repeated submission leaves no empty thread behind
+            session.add(thread)
+            session.flush()
+            message = _staff_message(
+                session, actor, thread, body=body, kind=kind, now=now, submission_key=submission_key
+            )
     except _AlreadySent as sent:
         return session.get(Thread, sent.message.thread_id)
     _event(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from app.clock import oslo_today
 from app.models import (
@@ -23,13 +23,12 @@ from app.models import (
     NoticeLevel,
     NoticeStatus,
     Person,
-    ServiceRecipient,
-    StaffRoleKind,
 )
 from app.security import access
 from app.security.access import AccessDenied
 from app.security.actor import Actor
 from app.selectors.representation import fullmakter_given, parents_in_care
+from app.selectors.staff import registrations_of
 
 LEVELS_FOR_EVENT = {
     NoticeEvent.NEW_MESSAGE: {NoticeLevel.NORMAL, NoticeLevel.ALL},
@@ -64,14 +63,8 @@ def notices_for_event(
     now: datetime,
 ) -> list[Notice]:
     """Add the notices an event gives to the outbox; returns them."""
-    representatives = access.notice_representatives(
-        subject,
-        fullmakter_given=session.scalars(fullmakter_given(subject.id, now)).unique().all(),
-        parents=session.scalars(parents_in_care(subject.id)).all(),
-        now=now,
-    )
     candidates: list[tuple[Person, bool]] = [(subject, False)]
-    candidates += [(person, True) for person in representatives]
+    candidates += [(person, True) for person in representatives(session, subject, now)]
     settings = _settings_of(session, (person.id for person, _ in candidates))
     notices = []
     addresses: set[tuple[NoticeChannel, str]] = set()
@@ -108,6 +101,16 @@ def notices_for_event(
     return notices
 
 
+def representatives(session: Session, subject: Person, now: datetime) -> list[Person]:
+    """Who is told about events of `subject` besides the person: proxies and parents, now."""
+    return access.notice_representatives(
+        subject,
+        fullmakter_given=session.scalars(fullmakter_given(subject.id, now)).unique().all(),
+        parents=session.scalars(parents_in_care(subject.id)).all(),
+        now=now,
+    )
+
+
 def _settings_of(session: Session, person_ids: Iterable[int]) -> dict[int, ContactSettings]:
     ids = list(person_ids)
     rows = session.scalars(sa.select(ContactSettings).where(ContactSettings.person_id.in_(ids)))
@@ -119,17 +122,13 @@ def notice_retry(session: Session, actor: Actor, *, notice_id: int, now: datetim
     notice = session.get(Notice, notice_id)
     if notice is None or notice.status is not NoticeStatus.FAILED:
         raise AccessDenied("no such failed notice", hide_existence=True)
-    if actor.is_staff and actor.has_role(StaffRoleKind.MUNICIPAL_ADMIN):
-        if notice.municipality_id != actor.staff.municipality_id:
-            raise AccessDenied("another municipality", hide_existence=True)
-    else:
-        registrations = session.scalars(
-            sa.select(ServiceRecipient)
-            .where(ServiceRecipient.person_id == notice.subject_person_id)
-            .options(joinedload(ServiceRecipient.unit))
-        ).all()
-        person = session.get(Person, notice.subject_person_id)
-        access.recipient_registrations_for_staff(actor, person, registrations, oslo_today(now))
+    access.require_notice_follow_up(
+        actor,
+        municipality_id=notice.municipality_id,
+        person=session.get(Person, notice.subject_person_id),
+        registrations=session.scalars(registrations_of(notice.subject_person_id)).all(),
+        today=oslo_today(now),
+    )
     notice.status = NoticeStatus.PENDING
     notice.attempts = 0
     notice.next_attempt_at = now

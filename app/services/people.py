@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
-from app.models import ContactSettings, NoticeChannel, NoticeLevel, Person, UsageAction
+from app.models import (
+    ContactSettings,
+    NoticeChannel,
+    NoticeLevel,
+    Person,
+    ServiceRecipient,
+    UsageAction,
+)
 from app.security import access
 from app.security.access import Scope
 from app.security.actor import Actor
+from app.selectors.staff import registrations_of
 from app.services.audit import usage_log_add
 
 
@@ -22,6 +30,20 @@ class SettingsRefused(Exception):
         super().__init__(f"{field}: {code}")
         self.field = field
         self.code = code
+
+
+def recipient_for_staff(
+    session: Session, actor: Actor, person_id: int, today: date
+) -> tuple[Person, list[ServiceRecipient]] | None:
+    """The person and their current registrations with the actor's unit; None if unknown.
+
+    Denied (as if unknown) when the unit does not serve the person now.
+    """
+    registrations = session.scalars(registrations_of(person_id)).all()
+    person = registrations[0].person if registrations else session.get(Person, person_id)
+    if person is None:
+        return None
+    return person, access.recipient_registrations_for_staff(actor, person, registrations, today)
 
 
 def norwegian_mobile(value: str) -> str:

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import Consent, LoginSession, Person, StaffAccount, StaffRole
+from app.models import Consent, LoginSession, Person, StaffAccount, StaffRole, UsageAction
+from app.services.audit import usage_log_add
 
 # Last-seen is written at most this often, so most requests write nothing.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -125,8 +126,16 @@ def session_resolve(
 
 
 def session_act_for(session: Session, login: LoginSession, *, subject_id: int) -> None:
-    """Record whom a resident acts for; the caller has checked access."""
-    login.acting_for_person_id = None if subject_id == login.person_id else subject_id
+    """Record whom a resident acts for (logged for that person); the caller checked access."""
+    acting_for_other = subject_id != login.person_id
+    login.acting_for_person_id = subject_id if acting_for_other else None
+    if acting_for_other:
+        usage_log_add(
+            session,
+            subject_person_id=subject_id,
+            action=UsageAction.ACTING_STARTED,
+            actor_person_id=login.person_id,
+        )
     session.flush()
 
 

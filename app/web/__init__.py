@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,8 +16,6 @@ from app.extensions import db
 from app.security.access import AccessDenied
 from app.web import filters, headers
 from app.web.htmx import render
-
-log = logging.getLogger("hjemmedialog.web")
 
 
 def init_app(app: Flask) -> None:
@@ -48,8 +45,9 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.register_error_handler(AccessDenied, _access_denied)
     app.register_error_handler(CSRFError, _csrf_error)
+    # Unhandled exceptions: Flask logs them (and propagates in debug and tests), then
+    # answers with a 500 InternalServerError, which _http_error renders.
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
     app.add_url_rule("/healthz", "healthz", _healthz)
 
 
@@ -112,6 +110,7 @@ def _http_error(error: HTTPException) -> Response:
         404: "errors/404.html",
         405: "errors/404.html",
         429: "errors/429.html",
+        500: "errors/500.html",
     }.get(error.code, "errors/generic.html")
     response = render(template, status=error.code, error=error)
     if error.code == 429 and error.response is not None:
@@ -119,17 +118,6 @@ def _http_error(error: HTTPException) -> Response:
             {k: v for k, v in error.response.headers.items() if k.startswith("Retry")}
         )
     return response
-
-
-def _unexpected_error(error: Exception) -> Response:
-    db.session.rollback()
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    propagate = current_app.config.get("PROPAGATE_EXCEPTIONS")
-    if propagate is None:
-        propagate = current_app.testing or current_app.debug
-    if propagate:
-        raise error
-    return render("errors/500.html", status=500)
 
 
 def _healthz() -> Response:

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import phonenumbers
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from flask import Flask
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -22,6 +22,7 @@ from app.models import (
     ThreadEventKind,
     ThreadStatus,
 )
+from app.services.appointments import WEEKDAYS, rule_parts
 from app.web.appointment_text import status_label as appointment_status_label
 from app.web.profile_text import usage_text
 
@@ -39,10 +40,32 @@ STATUS_LABELS = {
     ThreadStatus.ANSWERED: _l("Answered"),
     ThreadStatus.CLOSED: _l("Closed"),
 }
-PASS_ON_METHODS = {
-    PassOnMethod.PLO: _l("PLO message"),
-    PassOnMethod.PHONE: _l("phone"),
-    PassOnMethod.OTHER: _l("another way"),
+# Whole sentences per way of passing on and whether the service relays the answer, so that
+# each language words them as it needs to.
+PASSED_ON = {
+    (PassOnMethod.PLO, True): _l(
+        "%(name)s passed the enquiry on to %(recipient)s by PLO message. "
+        "The service relays the answer."
+    ),
+    (PassOnMethod.PLO, False): _l(
+        "%(name)s passed the enquiry on to %(recipient)s by PLO message. "
+        "The resident gets the answer directly."
+    ),
+    (PassOnMethod.PHONE, True): _l(
+        "%(name)s passed the enquiry on to %(recipient)s by phone. The service relays the answer."
+    ),
+    (PassOnMethod.PHONE, False): _l(
+        "%(name)s passed the enquiry on to %(recipient)s by phone. "
+        "The resident gets the answer directly."
+    ),
+    (PassOnMethod.OTHER, True): _l(
+        "%(name)s passed the enquiry on to %(recipient)s in another way. "
+        "The service relays the answer."
+    ),
+    (PassOnMethod.OTHER, False): _l(
+        "%(name)s passed the enquiry on to %(recipient)s in another way. "
+        "The resident gets the answer directly."
+    ),
 }
 
 
@@ -91,16 +114,10 @@ def event_label(event: ThreadEvent) -> str:
             target=event.to_unit.name if event.to_unit else "?",
         )
     if kind is ThreadEventKind.PASSED_ON:
-        method = PASS_ON_METHODS.get(event.pass_on_method, PASS_ON_METHODS[PassOnMethod.OTHER])
-        text = _(
-            "%(name)s passed the enquiry on to %(recipient)s by %(method)s.",
-            name=who,
-            recipient=event.pass_on_recipient or "?",
-            method=method,
-        )
-        if event.answer_relayed:
-            return text + " " + _("The service relays the answer.")
-        return text + " " + _("The resident gets the answer directly.")
+        sentence = PASSED_ON[
+            (event.pass_on_method or PassOnMethod.OTHER, bool(event.answer_relayed))
+        ]
+        return str(sentence) % {"name": who, "recipient": event.pass_on_recipient or "?"}
     if kind is ThreadEventKind.CLOSED:
         return _("Closed by %(name)s", name=who)
     if kind is ThreadEventKind.JOURNALED:
@@ -129,8 +146,6 @@ def role_label(role: StaffRoleKind) -> str:
 
 DAY_PATTERNS = {"en": "EEEE d MMMM"}
 DAY_PATTERN = "EEEE d. MMMM"  # bokmål and nynorsk: "mandag 23. november"
-TIME_PATTERNS = {"en": "'at' HH:mm"}
-TIME_PATTERN = "'kl.' HH:mm"
 
 
 def _locale() -> str:
@@ -150,10 +165,7 @@ def weekday_date(value: datetime | date) -> str:
 
 def when(value: datetime) -> str:
     """ "mandag 23. november kl. 14:05", in Oslo time."""
-    local = value.astimezone(OSLO)
-    locale = _locale()
-    clock = format_datetime(local, TIME_PATTERNS.get(locale, TIME_PATTERN), locale=locale)
-    return f"{weekday_date(local.date())} {clock}"
+    return _("%(date)s at %(time)s", date=weekday_date(value), time=clock(value))
 
 
 def month_name(value: date) -> str:
@@ -169,18 +181,13 @@ def weekday_names() -> list[dict[str, str]]:
     return [{"short": short[i], "full": full[i]} for i in range(7)]
 
 
-WEEKDAY_INDEX = {code: i for i, code in enumerate(("MO", "TU", "WE", "TH", "FR", "SA", "SU"))}
-
-
 def rrule_text(rule: str) -> str:
     """A weekly rule in words: "mandag, onsdag" or "every 2 weeks: mandag"."""
-    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
-    names = weekday_names()
-    days = [names[WEEKDAY_INDEX[d]]["full"] for d in parts.get("BYDAY", "").split(",") if d]
-    if parts.get("FREQ") == "DAILY" or len(days) == 7:
+    codes, interval = rule_parts(rule)
+    if len(codes) == 7 and interval == 1:
         return _("every day")
-    interval = int(parts.get("INTERVAL", "1"))
-    text = ", ".join(days)
+    names = weekday_names()
+    text = ", ".join(names[WEEKDAYS.index(code)]["full"] for code in codes)
     return text if interval == 1 else _("every %(n)d weeks: %(days)s", n=interval, days=text)
 
 

@@ -1,7 +1,7 @@
-"""A scratch database with many notices due, and the worker as a process of its own.
+"""Many notices due in a scratch database, and the worker as a process of its own.
 
 Used by the crash and two-worker tests and by the benchmark: these commit for real,
-unlike the rest of the suite, so each gets a database it can throw away.
+unlike the rest of the suite, so each gets a database of its own (tests/databases.py).
 """
 
 from __future__ import annotations
@@ -10,54 +10,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from app import create_app
 from app.clock import utcnow
-from app.config import PROJECT_ROOT, database_url
+from app.config import PROJECT_ROOT
 from app.extensions import db as flask_db
 from app.models import Notice, NoticeChannel, NoticeEvent, NoticeStatus
 from tests import factories
-from tests.conftest import make_config
-
-
-def postgres_url() -> str | None:
-    raw = os.environ.get("DATABASE_URL", "")
-    return raw if raw.startswith("postgres") else None
-
-
-@contextmanager
-def scratch_database(tmp_dir: Path, kind: str, server_url: str | None = None) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a new database on a PostgreSQL server."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_dir / f'outbox-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    server = sa.make_url(database_url(server_url or postgres_url()))
-    name = f"hd_outbox_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def migrated_app(uri: str, tmp_dir: Path) -> Flask:
-    app = create_app(make_config(uri, tmp_dir))
-    with app.app_context():
-        upgrade()
-    return app
 
 
 def fill_outbox(app: Flask, count: int, *, sms_every: int = 2) -> dict[int, NoticeChannel]:
@@ -130,15 +92,6 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return condition()
 
 
 def stop_worker(worker: subprocess.Popen, timeout: float = 30) -> int:

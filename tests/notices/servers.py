@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import threading
 import time
 from collections import Counter
@@ -22,11 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import free_port
 
 
 @dataclass

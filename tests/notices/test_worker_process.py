@@ -19,18 +19,16 @@ import sqlalchemy as sa
 
 from app.extensions import db as flask_db
 from app.models import NoticeChannel, NoticeStatus, UsageAction, UsageLogEntry
+from tests.databases import migrated_app, postgres_url, scratch_database
 from tests.notices.outbox import (
     fill_outbox,
-    migrated_app,
-    postgres_url,
-    scratch_database,
     start_worker,
     status_counts,
     stop_worker,
-    wait_for,
     worker_env,
 )
 from tests.notices.servers import SmsServer, SmtpServer
+from tests.support import wait_for
 
 NOTICES = 1000
 KILLS = 6
@@ -69,8 +67,7 @@ def test_killed_at_random_points_and_restarted_every_notice_arrives_once(tmp_pat
     smtp, sms = servers
     seed = int(os.environ.get("CRASH_SEED", random.randrange(10**6)))
     rng = random.Random(seed)
-    with scratch_database(tmp_path, "postgresql" if postgres_url() else "sqlite") as uri:
-        app = migrated_app(uri, tmp_path)
+    with scratch_database(tmp_path) as uri, migrated_app(uri, tmp_path) as app:
         ids = fill_outbox(app, NOTICES)
         env = worker_env(
             uri,
@@ -106,15 +103,12 @@ def test_killed_at_random_points_and_restarted_every_notice_arrives_once(tmp_pat
         assert stop_worker(worker) == 0
         assert finished, f"notices left pending (seed {seed}): {log.read_text()[-2000:]}"
         assert_each_arrived_once(app, ids, smtp, sms, kills=kills)
-        with app.app_context():
-            flask_db.engine.dispose()
 
 
 @pytest.mark.skipif(not postgres_url(), reason="needs PostgreSQL (DATABASE_URL)")
 def test_two_workers_on_postgresql_share_the_outbox_without_doubles(tmp_path, servers):
     smtp, sms = servers
-    with scratch_database(tmp_path, "postgresql") as uri:
-        app = migrated_app(uri, tmp_path)
+    with scratch_database(tmp_path) as uri, migrated_app(uri, tmp_path) as app:
         ids = fill_outbox(app, NOTICES)
         env = worker_env(
             uri, tmp_path, smtp_port=smtp.port, sms_url=sms.url, batch_size=10, poll_seconds=0.05
@@ -129,5 +123,3 @@ def test_two_workers_on_postgresql_share_the_outbox_without_doubles(tmp_path, se
         assert max(sms.recorder.attempts.values()) == 1
         sent = [int(re.search(r"(\d+) sent", log.read_text())[1]) for log in logs]
         assert sum(sent) == NOTICES and min(sent) > 0, sent  # both did their share
-        with app.app_context():
-            flask_db.engine.dispose()

@@ -6,10 +6,9 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from app.clock import OSLO
+from app.clock import OSLO, local_to_utc
 from app.models import Appointment, AppointmentSource, AppointmentStatus
 from app.selectors import appointments as reads
-from app.services.appointments import local_to_utc
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=OSLO)
 PAST, FUTURE = date(2026, 11, 17), date(2026, 11, 19)

@@ -7,7 +7,6 @@ points at PostgreSQL (as in CI); on SQLite, which takes one writer at a time, it
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,11 +15,8 @@ from datetime import time, timedelta
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from app import create_app
-from app.clock import oslo_today, utcnow
-from app.config import database_url
+from app.clock import local_to_utc, oslo_today, utcnow
 from app.extensions import db as flask_db
 from app.models import (
     Appointment,
@@ -32,38 +28,21 @@ from app.models import (
     NoticeLevel,
 )
 from app.services import appointments as service
-from app.services.appointments import AppointmentError, local_to_utc
+from app.services.appointments import AppointmentError
 from tests import factories
-from tests.conftest import make_config
+from tests.databases import migrated_app, postgres_url, scratch_database
 from tests.support import actor_for
 
-RAW_URL = os.environ.get("DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(
-    not RAW_URL.startswith("postgres"), reason="needs PostgreSQL (DATABASE_URL)"
-)
+pytestmark = pytest.mark.skipif(not postgres_url(), reason="needs PostgreSQL (DATABASE_URL)")
 ROUNDS = 8
 
 
 @pytest.fixture(scope="module")
 def pg_app(tmp_path_factory) -> Iterator[Flask]:
     """A fresh database of its own: these tests commit, unlike the rest of the suite."""
-    server = sa.make_url(database_url(RAW_URL))
-    name = f"hd_race_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
-    app = create_app(make_config(url, tmp_path_factory.mktemp("race")))
-    try:
-        with app.app_context():
-            upgrade()
+    tmp = tmp_path_factory.mktemp("race")
+    with scratch_database(tmp, "hd_race") as uri, migrated_app(uri, tmp) as app:
         yield app
-    finally:
-        with app.app_context():
-            flask_db.engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -493,6 +493,34 @@ def test_staff_write_a_new_message_to_a_recipient(db, world, app):
     assert [n.recipient_person_id for n in notices(db)] == [world.resident.id]
 
 
+def test_a_staff_message_sent_twice_at_once_leaves_one_thread(db, world, app, monkeypatch):
+    """The second request passed the key check before the first committed (a double tap)."""
+
+    def write():
+        return messaging.staff_thread_start(
+            db,
+            actor_for(db, world.coordinator),
+            person_id=world.resident.id,
+            subject="Ny tid",
+            body="Fra mandag kommer vi kl. 09.",
+            submission_key="same-form",
+            now=NOW,
+            terms_version=app.config["TERMS_VERSION"],
+        )
+
+    first = write()
+    real_lookup = messaging._message_by_key
+    lookups = iter([None])  # the early check sees nothing; the later one the first message
+    monkeypatch.setattr(
+        messaging, "_message_by_key", lambda session, key: next(lookups, real_lookup(session, key))
+    )
+    second = write()
+    assert second.id == first.id
+    assert db.scalars(sa.select(Thread).where(Thread.person_id == world.resident.id)).all() == [
+        first
+    ]
+
+
 def test_staff_cannot_write_to_someone_outside_the_unit(db, world, app):
     stranger = factories.person(db, "Stranger")
     with pytest.raises(AccessDenied):

@@ -7,9 +7,8 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from app.clock import OSLO, oslo_today, utcnow
+from app.clock import OSLO, local_to_utc, oslo_today, utcnow
 from app.models import Appointment, AppointmentStatus, Cancellation
-from app.services.appointments import local_to_utc
 from tests import factories
 from tests.support import csrf_token
 

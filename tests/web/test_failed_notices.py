@@ -17,7 +17,7 @@ from app.notices.channels import SmtpChannel
 from app.notices.worker import Channels, Settings, run_batch
 from app.services.notices import notices_for_event
 from tests import factories
-from tests.conftest import make_config
+from tests.databases import make_config
 from tests.notices.servers import SmtpServer
 from tests.support import csrf_token
 
@@ -47,7 +47,7 @@ def refused_by_the_mail_server(app, db, world) -> Notice:
     email = SmtpChannel("127.0.0.1", server.port, sender="ikke-svar@test.example", timeout=5)
     try:
         with app.app_context():
-            assert run_batch(db, Channels(email, None, [email]), Settings()) == {"failed": 1}
+            assert run_batch(db, Channels(email, None), Settings.from_app(app)) == {"failed": 1}
     finally:
         email.close()
         server.stop()
@@ -128,7 +128,7 @@ def test_the_development_outbox_shows_what_the_sink_kept(app, client, db, world)
     app.config["NOTICE_DEV_SINK"] = True
     with app.app_context():
         channels = Channels.from_app(app, db)
-        assert run_batch(db, channels, Settings()) == {"sent": 1}
+        assert run_batch(db, channels, Settings.from_app(app)) == {"sent": 1}
     page = client.get("/dev/outbox").get_data(as_text=True)
     assert "rita@test.example" in page and "Ny melding fra Testby kommune" in page
     assert "Rita" not in page.replace("rita@test.example", "")  # the text names nobody
@@ -160,7 +160,7 @@ def test_without_a_channel_the_notice_waits_instead_of_failing(app, db, world):
         now=utcnow(),
     )
     with app.app_context():
-        assert run_batch(db, Channels(None, None, []), Settings()) == {"retry": 1}
+        assert run_batch(db, Channels(None, None), Settings.from_app(app)) == {"retry": 1}
     db.refresh(notice)
     assert notice.status is NoticeStatus.PENDING
     assert notice.next_attempt_at > utcnow() + timedelta(seconds=10)

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from app.clock import oslo_today, utcnow
+from app.clock import local_to_utc, oslo_today, utcnow
 from app.models import (
     APPOINTMENTS_AND_PROVIDERS,
     Appointment,
@@ -28,7 +28,6 @@ from app.models import (
 )
 from app.services import appointments as appointment_service
 from app.services import messaging
-from app.services.appointments import local_to_utc
 from tests import factories
 from tests.support import LoginHelper, actor_for, csrf_token
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import time, timedelta
 
 import sqlalchemy as sa
 
-from app.clock import oslo_today, utcnow
+from app.clock import local_to_utc, oslo_today, utcnow
 from app.models import (
     Appointment,
     AppointmentSeries,
@@ -18,7 +19,7 @@ from app.models import (
     UsageLogEntry,
 )
 from app.services import appointments as service
-from app.services.appointments import local_to_utc
+from app.web.filters import weekday_date
 from tests.support import actor_for, csrf_token
 
 
@@ -179,8 +180,33 @@ def test_a_series_from_the_recipient_page(client, db, login, world):
     assert "Tilsyn" in page and "mandag, fredag" in page
     edit = client.get(f"/staff/series/{series.id}").get_data(as_text=True)
     assert 'value="MO" checked' in edit
+    assert 'name="starts_on"' not in edit  # the period is not changed here
+    # Saved with the fields the change page has: the pattern, the window, the text.
+    changed = post(
+        client,
+        f"/staff/series/{series.id}",
+        weekdays=["TU"],
+        interval="2",
+        window_start="08:00",
+        window_end="09:00",
+        description="Tilsyn og medisiner",
+    )
+    assert changed.status_code == 303
+    db.refresh(series)
+    assert series.rrule == "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU"
+    assert series.description == "Tilsyn og medisiner"
     ended = post(client, f"/staff/series/{series.id}/end", ends_on=oslo_today().isoformat())
     assert ended.status_code == 303
+    after = client.get(ended.headers["Location"]).get_data(as_text=True)
+    assert f"Serien slutter {weekday_date(oslo_today())}." in after  # a date as people write it
+
+
+def test_the_recipient_page_is_titled_by_the_name_under_tjenestemottakere(client, login, world):
+    login.staff(world.coordinator)
+    page = client.get(f"/staff/recipients/{world.resident.id}").get_data(as_text=True)
+    assert re.search(r"<title>\s*Rita Resident\b[^<]*</title>", page)
+    assert re.search(r'href="/staff/recipients"\s+aria-current="page"', page)
+    assert page.count("Nye faste besøk") == 1
 
 
 def test_series_form_errors_are_explained(client, db, login, world):

@@ -157,9 +157,8 @@ def test_thread_pages_need_the_same_statements_for_1_and_50_messages(
 def _visits(db, world, n: int, first):
     from datetime import time, timedelta
 
-    from app.clock import utcnow
+    from app.clock import local_to_utc, utcnow
     from app.models import Appointment, AppointmentStatus
-    from app.services.appointments import local_to_utc
 
     for i in range(n):
         day = first + timedelta(days=i % 28)

@@ -17,9 +17,9 @@ from app.services import fullmakt as fullmakt_service
 from app.services import notices as notice_service
 from app.services.fullmakt import FullmaktRefused
 from app.web.admin.forms import AssignedFullmaktForm
+from app.web.forms import SimpleForm
 from app.web.htmx import render
 from app.web.profile_text import fullmakt_refusal
-from app.web.staff.forms import SimpleForm
 from app.web.staff.shell import StaffShell
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -125,6 +125,7 @@ def failed_notices() -> Response:
         notices=notices,
         form=SimpleForm(formdata=None),
         retry_endpoint="admin.notice_retry",
+        section="admin",
     )
 
 

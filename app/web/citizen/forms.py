@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from uuid import uuid4
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,10 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from app.models import CancellationKind, NoticeChannel, NoticeLevel
 from app.services.appointments import NOTE_MAX
 from app.services.messaging import BODY_MAX, SUBJECT_MAX
-
-
-def _new_key() -> str:
-    return uuid4().hex
+from app.web.forms import submission_key_field
 
 
 class ActForForm(FlaskForm):
@@ -57,7 +52,7 @@ class ComposeForm(FlaskForm):
         ],
         render_kw={"maxlength": BODY_MAX, "rows": 8},
     )
-    submission_key = HiddenField(default=_new_key)
+    submission_key = submission_key_field()
     continues = HiddenField()
 
 
@@ -70,7 +65,7 @@ class ReplyForm(FlaskForm):
         ],
         render_kw={"maxlength": BODY_MAX, "rows": 5},
     )
-    submission_key = HiddenField(default=_new_key)
+    submission_key = submission_key_field()
 
 
 class CancelForm(FlaskForm):
@@ -95,7 +90,7 @@ class CancelForm(FlaskForm):
         validators=[Optional(), Length(max=NOTE_MAX, message=_l("The note is too long."))],
         render_kw={"maxlength": NOTE_MAX, "rows": 3},
     )
-    submission_key = HiddenField(default=_new_key)
+    submission_key = submission_key_field()
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

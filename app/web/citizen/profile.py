@@ -24,9 +24,9 @@ from app.services.fullmakt import FullmaktRefused
 from app.services.people import SettingsRefused, contact_settings_update
 from app.web.citizen.forms import ContactForm, GranteeForm, GrantForm, PeriodFilterForm
 from app.web.citizen.routes import bp
+from app.web.forms import SimpleForm
 from app.web.htmx import render
 from app.web.profile_text import fullmakt_refusal, settings_refusal
-from app.web.staff.forms import SimpleForm
 
 GRANTEE_KEY = "fullmakt_grantee"
 
@@ -165,8 +165,9 @@ def fullmakt_edit(fullmakt_id: int) -> Response:
     """Changing a fullmakt gives a new one that replaces it: start step two for the same person."""
     rep = access.require_scope(current_user, Scope.FULLMAKT)
     fullmakt = db.session.scalars(fullmakt_reads.fullmakt_by_id(fullmakt_id)).unique().one_or_none()
-    if fullmakt is None or fullmakt.grantor_id != rep.subject.id:
+    if fullmakt is None:
         abort(404)
+    access.require_fullmakt_grantor(current_user, fullmakt, rep.subject)
     session[GRANTEE_KEY] = fullmakt.grantee_id
     return redirect(url_for("citizen.fullmakt_details"), code=303)
 

@@ -12,16 +12,15 @@ from wtforms import SelectChoice
 
 from app.clock import OSLO, oslo_today, utcnow
 from app.extensions import db, login_manager
-from app.models import CancellationKind, Thread, UsageAction
+from app.models import CancellationKind, Thread
 from app.security import access
 from app.security.access import Scope
 from app.selectors import appointments as appointment_reads
 from app.selectors import threads
-from app.selectors.people import services_received
+from app.selectors.people import dialog_services, services_received
 from app.services import appointments as appointment_service
 from app.services import messaging
 from app.services.appointments import AppointmentError
-from app.services.audit import usage_log_add
 from app.services.messaging import MessagingError
 from app.services.sessions import session_act_for
 from app.web import calendar
@@ -71,15 +70,15 @@ def messages() -> Response:
 @bp.route("/messages/new", methods=["GET", "POST"])
 def compose() -> Response:
     rep = access.require_scope(current_user, Scope.MESSAGES)
-    registrations = db.session.scalars(
-        threads.writable_services(rep.subject.id, oslo_today())
-    ).all()
+    registrations = db.session.scalars(dialog_services(rep.subject.id, oslo_today())).all()
     form = ComposeForm()
     form.service_id.choices = [SelectChoice(r.service_id, r.service.name) for r in registrations]
     if request.method == "GET":
         chosen = request.args.get("service", type=int)
-        if chosen in {r.service_id for r in registrations} or len(registrations) == 1:
-            form.service_id.data = chosen or registrations[0].service_id
+        if chosen in {r.service_id for r in registrations}:
+            form.service_id.data = chosen
+        elif len(registrations) == 1:
+            form.service_id.data = registrations[0].service_id
         form.continues.data = request.args.get("continues", "")
         form.subject.data = request.args.get("subject", "")[: messaging.SUBJECT_MAX]
     elif form.validate_on_submit():
@@ -232,26 +231,23 @@ def _appointment_or_404(appointment_id: int):
     ).one_or_none()
     if appointment is None:
         abort(404)
-    access.require_current_subject(current_user, appointment.person_id, Scope.APPOINTMENTS)
+    rep = access.require_current_subject(current_user, appointment.person_id, Scope.APPOINTMENTS)
     view = appointment_reads.resident_view(appointment, utcnow())
     if view is None:
         abort(404)
-    return appointment, view
+    return appointment, view, rep
 
 
 @bp.get("/appointments/<int:appointment_id>")
 def appointment(appointment_id: int) -> Response:
-    _, view = _appointment_or_404(appointment_id)
+    _, view, _ = _appointment_or_404(appointment_id)
     return render("citizen/appointment.html", item=view)
 
 
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
 def cancel(appointment_id: int) -> Response:
-    appointment, view = _appointment_or_404(appointment_id)
-    rep = access.require_scope(current_user, Scope.APPOINTMENTS)
-    registrations = db.session.scalars(
-        appointment_reads.cancellable_services(rep.subject.id, oslo_today())
-    ).all()
+    appointment, view, rep = _appointment_or_404(appointment_id)
+    registrations = db.session.scalars(dialog_services(rep.subject.id, oslo_today())).all()
     form = CancelForm()
     form.service_ids.choices = [SelectChoice(r.service_id, r.service.name) for r in registrations]
     if request.method == "GET":
@@ -335,13 +331,6 @@ def act_for() -> Response:
         abort(400)
     rep = access.may_act_for(current_user, form.person_id.data)
     session_act_for(db.session, current_user.login, subject_id=rep.subject.id)
-    if not rep.is_self:
-        usage_log_add(
-            db.session,
-            subject_person_id=rep.subject.id,
-            action=UsageAction.ACTING_STARTED,
-            actor_person_id=current_user.person.id,
-        )
     default = url_for(
         "citizen.messages" if Scope.MESSAGES in rep.scopes else "citizen.appointments"
     )

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from joserfc import jwt
 from sqlalchemy.orm import Session
 
+from app.config import LANGUAGES
 from app.models import DevIdpGrant
 from app.web.dev_idp.keys import signing_key
 
@@ -231,5 +232,5 @@ def discovery_document(issuer: str) -> dict[str, object]:
         "scopes_supported": ["openid", "profile"],
         "claims_supported": ["iss", "sub", "aud", "pid", "acr", "amr", "nonce", "sid"],
         "acr_values_supported": list(ACR_LEVELS),
-        "ui_locales_supported": ["nb", "nn", "en"],
+        "ui_locales_supported": list(LANGUAGES),
     }

@@ -12,44 +12,28 @@ from wtforms import SelectChoice
 
 from app.clock import oslo_today, utcnow
 from app.extensions import db
-from app.models import AppointmentSeries, Person, UsageAction
+from app.models import Person
 from app.security import access
 from app.selectors import appointments as reads
-from app.selectors.staff import registrations_of
+from app.selectors.staff import unit_colleagues
 from app.services import appointments as service
 from app.services.appointments import AppointmentError, IdempotencyConflict
-from app.services.audit import usage_log_add_many
+from app.services.audit import staff_viewed_appointments
+from app.services.people import recipient_for_staff
 from app.web.appointment_text import refusal
+from app.web.filters import weekday_date
+from app.web.forms import SimpleForm
 from app.web.htmx import render
 from app.web.staff.forms import (
     AssignVisitForm,
     CancelVisitForm,
     EndSeriesForm,
     RegisterVisitForm,
+    SeriesChangeForm,
     SeriesForm,
-    SimpleForm,
 )
 from app.web.staff.routes import bp
 from app.web.utils import safe_next
-
-
-def _log_viewed(person_ids: set[int]) -> None:
-    """Every resident whose appointments a staff page shows gets an entry (one statement)."""
-    now = utcnow()
-    usage_log_add_many(
-        db.session,
-        [
-            {
-                "at": now,
-                "subject_person_id": person_id,
-                "action": UsageAction.STAFF_VIEWED_APPOINTMENTS,
-                "actor_staff_id": current_user.staff.id,
-                "actor_unit_id": current_user.active_unit_id,
-                "object_type": "appointments",
-            }
-            for person_id in sorted(person_ids)
-        ],
-    )
 
 
 def _day_param() -> date:
@@ -63,7 +47,7 @@ def _day_param() -> date:
 
 
 def _employee_choices() -> list[SelectChoice]:
-    employees = db.session.scalars(reads.unit_employees(current_user.active_unit_id)).all()
+    employees = db.session.scalars(unit_colleagues(current_user.active_unit_id)).all()
     return [SelectChoice(e.id, e.full_name) for e in employees]
 
 
@@ -72,7 +56,7 @@ def planning() -> Response:
     """The unit's visits on a day: assign them to an employee, or cancel them."""
     day = _day_param()
     visits = db.session.scalars(reads.unit_day(current_user.active_unit_id, day)).unique().all()
-    _log_viewed({v.person_id for v in visits})
+    staff_viewed_appointments(db.session, current_user, {v.person_id for v in visits}, utcnow())
     choices = _employee_choices()
     return render(
         "staff/planning.html",
@@ -159,12 +143,10 @@ def _refuse_hidden(refused: AppointmentError) -> None:
 
 
 def _recipient(person_id: int) -> Person:
-    registrations = db.session.scalars(registrations_of(person_id)).all()
-    if not registrations:
+    found = recipient_for_staff(db.session, current_user, person_id, oslo_today())
+    if found is None:
         abort(404)
-    person = registrations[0].person
-    access.recipient_registrations_for_staff(current_user, person, registrations, oslo_today())
-    return person
+    return found[0]
 
 
 @bp.route("/recipients/<int:person_id>/series/new", methods=["GET", "POST"])
@@ -198,26 +180,20 @@ def series_new(person_id: int) -> Response:
 
 
 def _series(series_id: int):
-    series = db.session.get(AppointmentSeries, series_id)
+    series = db.session.scalars(reads.series_with_unit(series_id)).one_or_none()
     if series is None:
         abort(404)
-    person = _recipient(series.person_id)
-    if series.unit_id != current_user.active_unit_id:
-        abort(404)
-    return series, person
+    access.require_staff_series(current_user, series)
+    return series, _recipient(series.person_id)
 
 
 @bp.route("/series/<int:series_id>", methods=["GET", "POST"])
 def series_edit(series_id: int) -> Response:
     series, person = _series(series_id)
-    form = SeriesForm(obj=None)
+    form = SeriesChangeForm()
     end_form = EndSeriesForm(formdata=None)
     if request.method == "GET":
-        rule = dict(part.split("=") for part in series.rrule.split(";"))
-        form.weekdays.data = rule.get("BYDAY", "").split(",")
-        form.interval.data = int(rule.get("INTERVAL", "1"))
-        form.starts_on.data = series.starts_on
-        form.ends_on.data = series.ends_on
+        form.weekdays.data, form.interval.data = service.rule_parts(series.rrule)
         form.window_start.data = series.window_start
         form.window_end.data = series.window_end
         form.description.data = series.description
@@ -267,7 +243,9 @@ def series_end(series_id: int) -> Response:
         except AppointmentError as refused:
             flash(refusal(refused.code), "error")
         else:
-            flash(_("The series ends on %(date)s.", date=form.ends_on.data.isoformat()), "success")
+            flash(
+                _("The series ends on %(date)s.", date=weekday_date(form.ends_on.data)), "success"
+            )
     else:
         flash(_("Give the last day."), "error")
     return redirect(url_for("staff.recipient", person_id=person.id), code=303)
@@ -281,7 +259,9 @@ def cancellations() -> Response:
     page = reads.unit_cancellations(
         db.session, current_user.active_unit_id, cursor=request.args.get("after")
     )
-    _log_viewed({row.cancellation.person_id for row in page.items})
+    staff_viewed_appointments(
+        db.session, current_user, {row.cancellation.person_id for row in page.items}, utcnow()
+    )
     return render(
         "staff/cancellations.html",
         "staff/_cancellation_rows.html",
@@ -312,7 +292,7 @@ def visits() -> Response:
     """Today's visits for the logged-in employee, in order, with address."""
     today = oslo_today()
     mine = db.session.scalars(reads.my_visits(current_user.staff.id, today)).unique().all()
-    _log_viewed({v.person_id for v in mine})
+    staff_viewed_appointments(db.session, current_user, {v.person_id for v in mine}, utcnow())
     return render(
         "staff/visits.html",
         today=today,

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from uuid import uuid4
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,11 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.models import PassOnMethod
 from app.services.messaging import BODY_MAX, NOTE_MAX, RECIPIENT_MAX, SUBJECT_MAX
-
-
-def _new_key() -> str:
-    return uuid4().hex
-
+from app.web.forms import submission_key_field
 
 MESSAGE_LABEL = _l("Message")
 
@@ -56,7 +50,7 @@ class ChooseUnitForm(FlaskForm):
 
 class StaffReplyForm(FlaskForm):
     body = _body(field_id="reply-body")
-    submission_key = HiddenField(default=_new_key)
+    submission_key = submission_key_field()
 
 
 class InterimReplyForm(FlaskForm):
@@ -69,7 +63,7 @@ class InterimReplyForm(FlaskForm):
         _l("Time of the next answer"),
         validators=[InputRequired(_l("Give the time of the next answer."))],
     )
-    submission_key = HiddenField(default=_new_key)
+    submission_key = submission_key_field()
 
 
 class UrgentForm(FlaskForm):
@@ -115,11 +109,7 @@ class PassOnForm(FlaskForm):
         validators=[InputRequired(_l("Say whether the answer will be relayed."))],
     )
     body = _body(_l("Reply to the resident"), rows=4, field_id="pass-on-body")
-    submission_key = HiddenField(default=_new_key)
-
-
-class SimpleForm(FlaskForm):
-    """A button that changes state: only the CSRF token."""
+    submission_key = submission_key_field()
 
 
 class StaffComposeForm(FlaskForm):
@@ -135,7 +125,7 @@ class StaffComposeForm(FlaskForm):
         render_kw={"maxlength": SUBJECT_MAX},
     )
     body = _body()
-    submission_key = HiddenField(default=_new_key)
+    submission_key = submission_key_field()
 
 
 class WelcomeForm(FlaskForm):
@@ -173,7 +163,9 @@ class CancelVisitForm(FlaskForm):
     )
 
 
-class SeriesForm(FlaskForm):
+class SeriesChangeForm(FlaskForm):
+    """A series' pattern; its period is set when it is made and ended on its own."""
+
     weekdays = SelectMultipleField(
         _l("Weekdays"),
         choices=WEEKDAY_CHOICES,
@@ -190,8 +182,6 @@ class SeriesForm(FlaskForm):
         ],
         default=1,
     )
-    starts_on = DateField(_l("First day"), validators=[InputRequired(_l("Give the first day."))])
-    ends_on = DateField(_l("Last day (optional)"), validators=[Optional()])
     window_start = TimeField(
         _l("Window from"), validators=[InputRequired(_l("Give when the window starts."))]
     )
@@ -205,9 +195,16 @@ class SeriesForm(FlaskForm):
     )
 
 
+class SeriesForm(SeriesChangeForm):
+    """A new series: the pattern and its period."""
+
+    starts_on = DateField(_l("First day"), validators=[InputRequired(_l("Give the first day."))])
+    ends_on = DateField(_l("Last day (optional)"), validators=[Optional()])
+
+
 class EndSeriesForm(FlaskForm):
     ends_on = DateField(_l("Last day"), validators=[InputRequired(_l("Give the last day."))])
 
 
 class RegisterVisitForm(FlaskForm):
-    idempotency_key = HiddenField(default=_new_key)
+    idempotency_key = submission_key_field()

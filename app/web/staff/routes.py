@@ -14,17 +14,19 @@ from wtforms import SelectChoice
 
 from app.clock import OSLO, oslo_today, utcnow
 from app.extensions import db, login_manager
-from app.models import Message, PassOnMethod, Thread, UsageAction
+from app.models import Message, PassOnMethod, Thread
 from app.security import access
 from app.selectors import appointments as appointment_reads
 from app.selectors import notices as notice_reads
 from app.selectors import threads
-from app.selectors.staff import registrations_of, unit_recipients
+from app.selectors.staff import unit_colleagues, unit_recipients
 from app.services import messaging
 from app.services import notices as notice_service
-from app.services.audit import usage_log_add
+from app.services.audit import staff_viewed_person
 from app.services.messaging import MessagingError
+from app.services.people import recipient_for_staff
 from app.services.sessions import session_choose_unit
+from app.web.forms import SimpleForm
 from app.web.htmx import render
 from app.web.messaging_text import refusal
 from app.web.staff.forms import (
@@ -33,7 +35,6 @@ from app.web.staff.forms import (
     ForwardForm,
     InterimReplyForm,
     PassOnForm,
-    SimpleForm,
     StaffComposeForm,
     StaffReplyForm,
     UrgentForm,
@@ -120,7 +121,7 @@ def _thread_page(thread: Thread, *, status: int = 200, **forms: FlaskForm) -> Re
 
 
 def _colleague_choices(thread: Thread) -> list[SelectChoice]:
-    colleagues = db.session.scalars(threads.unit_colleagues(thread.unit_id)).all()
+    colleagues = db.session.scalars(unit_colleagues(thread.unit_id)).all()
     return [SelectChoice(c.id, c.full_name) for c in colleagues]
 
 
@@ -203,10 +204,17 @@ def urgent(thread_id: int) -> Response:
     return _done(thread, _("Marked as urgent.") if urgent else _("No longer marked as urgent."))
 
 
-def _action_page(thread: Thread, page: str, fragment: str, form: FlaskForm, *, status=200):
+def _action_page(thread: Thread, fragment: str, form: FlaskForm, *, status=200):
     """Tildel and Videresend get a page of their own (loaded in place with htmx)."""
     messaging.thread_opened_by_staff(db.session, current_user, thread=thread, now=utcnow())
-    return render(page, fragment, status=status, thread=thread, form=form)
+    return render(
+        "staff/thread_action.html",
+        fragment,
+        status=status,
+        thread=thread,
+        form=form,
+        fragment=fragment,
+    )
 
 
 @bp.route("/threads/<int:thread_id>/assign", methods=["GET", "POST"])
@@ -230,7 +238,7 @@ def assign(thread_id: int) -> Response:
             name = _label(form.assignee_id.choices, form.assignee_id.data)
             return _done(thread, _("Assigned to %(name)s.", name=name))
     status = 422 if form.is_submitted() else 200
-    return _action_page(thread, "staff/assign.html", "staff/_assign_form.html", form, status=status)
+    return _action_page(thread, "staff/_assign_form.html", form, status=status)
 
 
 @bp.route("/threads/<int:thread_id>/forward", methods=["GET", "POST"])
@@ -255,9 +263,7 @@ def forward(thread_id: int) -> Response:
             flash(_("The thread has been forwarded to %(unit)s.", unit=name), "success")
             return redirect(url_for("staff.queue"), code=303)
     status = 422 if form.is_submitted() else 200
-    return _action_page(
-        thread, "staff/forward.html", "staff/_forward_form.html", form, status=status
-    )
+    return _action_page(thread, "staff/_forward_form.html", form, status=status)
 
 
 @bp.post("/threads/<int:thread_id>/pass-on")
@@ -409,22 +415,11 @@ def recipients() -> Response:
 
 @bp.get("/recipients/<int:person_id>")
 def recipient(person_id: int) -> Response:
-    registrations = db.session.scalars(registrations_of(person_id)).all()
-    if not registrations:
+    found = recipient_for_staff(db.session, current_user, person_id, oslo_today())
+    if found is None:
         abort(404)
-    person = registrations[0].person
-    visible = access.recipient_registrations_for_staff(
-        current_user, person, registrations, oslo_today()
-    )
-    usage_log_add(
-        db.session,
-        subject_person_id=person.id,
-        action=UsageAction.STAFF_VIEWED_PERSON,
-        actor_staff_id=current_user.staff.id,
-        actor_unit_id=current_user.active_unit_id,
-        object_type="person",
-        object_id=person.id,
-    )
+    person, visible = found
+    staff_viewed_person(db.session, current_user, person.id, utcnow())
     series = db.session.scalars(
         appointment_reads.unit_series(current_user.active_unit_id, person.id)
     ).all()
@@ -460,6 +455,7 @@ def failed_notices() -> Response:
         notices=notices,
         form=SimpleForm(formdata=None),
         retry_endpoint="staff.notice_retry",
+        section="queue",
     )
 
 

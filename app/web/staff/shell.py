@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.models import StaffRoleKind, Unit
+from app.models import Unit
+from app.security import access
 from app.security.actor import Actor
 
 
@@ -26,4 +27,4 @@ class StaffShell:
 
     @property
     def is_admin(self) -> bool:
-        return self.actor.has_role(StaffRoleKind.MUNICIPAL_ADMIN)
+        return access.is_municipal_admin(self.actor)
