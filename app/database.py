@@ -1,11 +1,14 @@
-"""Engine settings per database: SQLite gets WAL, foreign keys and real transactions."""
+"""Engine settings per database (SQLite gets WAL, foreign keys and real transactions), and
+writes that outlive a failed request."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 
@@ -38,3 +41,24 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         # worker, another gunicorn worker) has committed, fails at once with "database is
         # locked": SQLite cannot upgrade a stale snapshot, and busy_timeout does not apply.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# --- writes that outlive a failed request ----------------------------------------------------
+
+DURABLE_WRITES = "hjemmedialog.durable_writes"
+
+
+def durable_write(session: Session, write: Callable[[Session], object]) -> None:
+    """Run `write` now, and once more after the request's rollback if the request fails.
+
+    For records that must stay whatever the response: the usage-log entry of data a refused
+    form still showed, a failed log-in counted toward its limit. The web layer replays them
+    (`durable_writes_pending`) in their own commit after rolling the request back.
+    """
+    write(session)
+    session.info.setdefault(DURABLE_WRITES, []).append(write)
+
+
+def durable_writes_pending(session: Session) -> list[Callable[[Session], object]]:
+    """The durable writes made in this session since the last call (and forgets them)."""
+    return session.info.pop(DURABLE_WRITES, [])

@@ -1,8 +1,13 @@
-"""Reads of the usage log (logg over bruk), newest first, by keyset."""
+"""Reads of the usage log (logg over bruk), newest first, by keyset.
+
+Identical entries close in time (a nurse opening the same thread three times in a few
+minutes) are stored one by one and shown as one line that says how many times.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -11,7 +16,55 @@ from app.models import UsageLogEntry
 from app.selectors import paging
 
 LOG_PAGE = 30
+# Entries read per page: enough for LOG_PAGE lines even when many are grouped.
+LOG_FETCH = 200
 LOG_KEY = (datetime, int)
+# Identical entries this close to the next one are shown as one line.
+GROUP_WITHIN = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of the log: the newest entry of a run of identical ones, and the run's size."""
+
+    entry: UsageLogEntry
+    count: int
+    first_at: datetime
+
+    @property
+    def at(self) -> datetime:
+        return self.entry.at
+
+
+def _same(a: UsageLogEntry, b: UsageLogEntry) -> bool:
+    return (
+        a.action,
+        a.actor_person_id,
+        a.actor_staff_id,
+        a.actor_unit_id,
+        a.object_type,
+        a.object_id,
+        a.detail,
+    ) == (
+        b.action,
+        b.actor_person_id,
+        b.actor_staff_id,
+        b.actor_unit_id,
+        b.object_type,
+        b.object_id,
+        b.detail,
+    )
+
+
+def group_entries(entries: list[UsageLogEntry]) -> list[list[UsageLogEntry]]:
+    """Runs of identical entries (newest first), each entry within GROUP_WITHIN of the next."""
+    runs: list[list[UsageLogEntry]] = []
+    for entry in entries:
+        if runs and _same(runs[-1][-1], entry) and runs[-1][-1].at - entry.at <= GROUP_WITHIN:
+            runs[-1].append(entry)
+        else:
+            runs.append([entry])
+    return runs
 
 
 def usage_log(
@@ -21,8 +74,8 @@ def usage_log(
     start: datetime | None = None,
     end: datetime | None = None,
     cursor: str | None = None,
-) -> paging.Page[UsageLogEntry]:
-    """Entries about the person's data in [start, end), newest first; one statement a page."""
+) -> paging.Page[LogLine]:
+    """Lines about the person's data in [start, end), newest first; one statement a page."""
     statement = (
         sa.select(UsageLogEntry)
         .where(UsageLogEntry.subject_person_id == person_id)
@@ -32,7 +85,7 @@ def usage_log(
             joinedload(UsageLogEntry.actor_unit),
         )
         .order_by(UsageLogEntry.at.desc(), UsageLogEntry.id.desc())
-        .limit(LOG_PAGE + 1)
+        .limit(LOG_FETCH + 1)
     )
     if start is not None:
         statement = statement.where(UsageLogEntry.at >= start)
@@ -42,5 +95,13 @@ def usage_log(
     if position is not None:
         keys = ((UsageLogEntry.at, True), (UsageLogEntry.id, True))
         statement = statement.where(paging.after(keys, position))
-    rows = list(session.scalars(statement))
-    return paging.paginate(rows, LOG_PAGE, lambda e: (e.at, e.id))
+    entries = list(session.scalars(statement))
+    more_entries = len(entries) > LOG_FETCH
+    runs = group_entries(entries[:LOG_FETCH])
+    more = more_entries or len(runs) > LOG_PAGE
+    runs = runs[:LOG_PAGE]
+    lines = [LogLine(run[0], len(run), run[-1].at) for run in runs]
+    if not more or not runs:
+        return paging.Page(lines, None)
+    last = runs[-1][-1]
+    return paging.Page(lines, paging.encode((last.at, last.id)))

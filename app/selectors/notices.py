@@ -39,3 +39,8 @@ def failed_for_municipality(municipality_id: int) -> sa.Select[tuple[Notice]]:
 
 def dev_outbox(limit: int = 100) -> sa.Select[tuple[DevOutboxMessage]]:
     return sa.select(DevOutboxMessage).order_by(DevOutboxMessage.id.desc()).limit(limit)
+
+
+def people_shown(notices: list[Notice]) -> set[int]:
+    """Everyone a list of notices names: whom each is about, and who should have had it."""
+    return {n.subject_person_id for n in notices} | {n.recipient_person_id for n in notices}

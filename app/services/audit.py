@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
+from app.database import durable_write
 from app.models import UsageAction, UsageLogEntry
 
 if TYPE_CHECKING:
@@ -74,17 +75,68 @@ def usage_log_add_many(session: Session, entries: list[dict[str, object]]) -> No
         session.execute(sa.insert(UsageLogEntry.__table__), entries)  # Core: no ORM bookkeeping
 
 
-def staff_viewed_person(session: Session, actor: Actor, person_id: int, now: datetime) -> None:
-    """A staff member opened a resident's page."""
-    usage_log_add(
+def _staff_reads(session: Session, entries: list[dict[str, object]]) -> None:
+    """Staff reads stay in the log even when the request fails (a refused form, 422): the
+    page still showed the data."""
+    durable_write(session, lambda s: usage_log_add_many(s, entries))
+
+
+def _staff_entry(
+    actor: Actor,
+    person_id: int,
+    action: UsageAction,
+    now: datetime,
+    *,
+    object_type: str,
+    object_id: int | None = None,
+    unit_id: int | None = None,
+) -> dict[str, object]:
+    return {
+        "at": now,
+        "subject_person_id": person_id,
+        "action": action,
+        "actor_staff_id": actor.staff.id,
+        "actor_unit_id": unit_id if unit_id is not None else actor.active_unit_id,
+        "object_type": object_type,
+        "object_id": object_id,
+    }
+
+
+def staff_viewed_person(
+    session: Session, actor: Actor, person_id: int, now: datetime, *, where: str = "person"
+) -> None:
+    """A staff member opened a resident's page (`where`: the page, e.g. "series")."""
+    _staff_reads(
         session,
-        subject_person_id=person_id,
-        action=UsageAction.STAFF_VIEWED_PERSON,
-        actor_staff_id=actor.staff.id,
-        actor_unit_id=actor.active_unit_id,
-        object_type="person",
-        object_id=person_id,
-        at=now,
+        [
+            _staff_entry(
+                actor,
+                person_id,
+                UsageAction.STAFF_VIEWED_PERSON,
+                now,
+                object_type=where,
+                object_id=person_id,
+            )
+        ],
+    )
+
+
+def staff_viewed_thread(
+    session: Session, actor: Actor, *, person_id: int, thread_id: int, unit_id: int, now: datetime
+) -> None:
+    _staff_reads(
+        session,
+        [
+            _staff_entry(
+                actor,
+                person_id,
+                UsageAction.STAFF_VIEWED_THREAD,
+                now,
+                object_type="thread",
+                object_id=thread_id,
+                unit_id=unit_id,
+            )
+        ],
     )
 
 
@@ -92,17 +144,34 @@ def staff_viewed_appointments(
     session: Session, actor: Actor, person_ids: Iterable[int], now: datetime
 ) -> None:
     """Every resident whose appointments a staff page shows gets an entry (one statement)."""
-    usage_log_add_many(
+    _staff_reads(
         session,
         [
-            {
-                "at": now,
-                "subject_person_id": person_id,
-                "action": UsageAction.STAFF_VIEWED_APPOINTMENTS,
-                "actor_staff_id": actor.staff.id,
-                "actor_unit_id": actor.active_unit_id,
-                "object_type": "appointments",
-            }
+            _staff_entry(
+                actor,
+                person_id,
+                UsageAction.STAFF_VIEWED_APPOINTMENTS,
+                now,
+                object_type="appointments",
+            )
+            for person_id in sorted(set(person_ids))
+        ],
+    )
+
+
+# Lists where staff see residents' names (and what they wrote about): `where` names the list.
+LIST_PAGES = ("queue", "recipients", "compose", "welcome", "notices", "fullmakter")
+
+
+def staff_viewed_in_list(
+    session: Session, actor: Actor, person_ids: Iterable[int], now: datetime, *, where: str
+) -> None:
+    """Every resident a staff list shows gets an entry naming the list (one statement)."""
+    assert where in LIST_PAGES, where
+    _staff_reads(
+        session,
+        [
+            _staff_entry(actor, person_id, UsageAction.STAFF_VIEWED_PERSON, now, object_type=where)
             for person_id in sorted(set(person_ids))
         ],
     )

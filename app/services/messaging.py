@@ -37,7 +37,10 @@ from app.security.access import Scope
 from app.security.actor import Actor
 from app.selectors.people import dialog_services
 from app.selectors.threads import welcome_recipients
-from app.services.audit import usage_log_add, usage_log_if_acting_for_other
+from app.services.audit import (
+    staff_viewed_thread,
+    usage_log_if_acting_for_other,
+)
 from app.services.consent import is_digitally_active
 from app.services.notices import notices_for_event
 from app.services.people import recipient_for_staff
@@ -330,15 +333,13 @@ def thread_opened_by_staff(session: Session, actor: Actor, *, thread: Thread, no
     """Every staff read of a thread is in the resident's usage log."""
     access.require_staff_thread(actor, thread)
     _staff_has_read(session, thread, now)
-    usage_log_add(
+    staff_viewed_thread(
         session,
-        subject_person_id=thread.person_id,
-        action=UsageAction.STAFF_VIEWED_THREAD,
-        actor_staff_id=actor.staff.id,
-        actor_unit_id=thread.unit_id,
-        object_type="thread",
-        object_id=thread.id,
-        at=now,
+        actor,
+        person_id=thread.person_id,
+        thread_id=thread.id,
+        unit_id=thread.unit_id,
+        now=now,
     )
 
 

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from app.database import durable_writes_pending
 from app.extensions import db
 from app.security.access import AccessDenied
 from app.web import filters, headers
@@ -61,11 +62,20 @@ def select_locale() -> str:
 
 
 def _finish_transaction(response: Response) -> Response:
-    """One commit per request: services flush, the request commits or rolls back."""
+    """One commit per request: services flush, the request commits or rolls back.
+
+    A failed response (a refused form, say) may still have shown a resident's data to staff,
+    or been a wrong password: such durable writes are made again after the rollback.
+    """
+    writes = durable_writes_pending(db.session)
     if response.status_code < 400:
         db.session.commit()
-    else:
-        db.session.rollback()
+        return response
+    db.session.rollback()
+    if writes:
+        for write in writes:
+            write(db.session)
+        db.session.commit()
     return response
 
 

@@ -53,6 +53,17 @@ def settings_refusal(field: str, code: str) -> str:
     return str(SETTINGS_REFUSALS.get(key, SETTINGS_REFUSALS["invalid"]))
 
 
+# The staff lists that name residents (object_type of the usage-log entry).
+STAFF_LISTS = {
+    "queue": _l("the message queue"),
+    "recipients": _l("the list of service recipients"),
+    "compose": _l("the list of recipients for a new message"),
+    "welcome": _l("the list for the welcome message"),
+    "notices": _l("the list of notices that could not be sent"),
+    "fullmakter": _l("the list of assigned fullmakter"),
+}
+
+
 def usage_text(entry: UsageLogEntry) -> str:
     """One line of Logg over bruk in plain words, in the reader's language."""
     staff = entry.actor_staff.full_name if entry.actor_staff else None
@@ -67,13 +78,25 @@ def usage_text(entry: UsageLogEntry) -> str:
         return _("The terms of use were accepted")
     if action is UsageAction.ACTING_STARTED:
         return _("%(name)s started acting on your behalf", name=who)
+    if action is UsageAction.STAFF_VIEWED_PERSON and entry.object_type in STAFF_LISTS:
+        where = STAFF_LISTS[entry.object_type]
+        if unit is None:
+            return _("%(name)s saw your name in %(where)s", name=staff or "?", where=where)
+        return _(
+            "%(name)s, %(unit)s, saw your name in %(where)s",
+            name=staff or "?",
+            unit=unit,
+            where=where,
+        )
     if action in (
         UsageAction.STAFF_VIEWED_PERSON,
         UsageAction.STAFF_VIEWED_THREAD,
         UsageAction.STAFF_VIEWED_APPOINTMENTS,
     ):
         what = {
-            UsageAction.STAFF_VIEWED_PERSON: _("your information"),
+            UsageAction.STAFF_VIEWED_PERSON: _("your planned visits")
+            if entry.object_type == "series"
+            else _("your information"),
             UsageAction.STAFF_VIEWED_THREAD: _("a message thread"),
             UsageAction.STAFF_VIEWED_APPOINTMENTS: _("your appointments"),
         }[action]

@@ -534,6 +534,75 @@ def _appointments(db, world):
     return made
 
 
+def build_scene(db: Session, world: factories.World) -> Scene:
+    """Rita's thread, appointments, series, cancellation, fullmakter and a failed notice."""
+    thread = messaging.thread_start(
+        db,
+        actor_for(db, world.resident),
+        service_id=world.nursing.id,
+        subject="Spørsmål fra Rita",
+        body="Hei fra Rita",
+        submission_key=None,
+        now=utcnow(),
+    )
+    message = db.scalars(sa.select(Message).where(Message.thread_id == thread.id)).one()
+    appointment, cancelled, today_visit = _appointments(db, world)
+    series = appointment_service.series_create(
+        db,
+        actor_for(db, world.coordinator),
+        person_id=world.resident.id,
+        weekdays=["MO"],
+        interval=1,
+        starts_on=oslo_today() + timedelta(days=30),
+        ends_on=None,
+        window_start=time(7),
+        window_end=time(8),
+        description="Serie",
+        now=utcnow(),
+    )
+    cancellation = appointment_service.appointments_cancel(
+        db,
+        actor_for(db, world.resident),
+        appointment_id=cancelled.id,
+        kind=CancellationKind.SINGLE,
+        period_start=None,
+        period_end=None,
+        service_ids=[],
+        note=None,
+        submission_key=None,
+        now=utcnow(),
+    )
+    from app.models import Fullmakt, FullmaktKind
+
+    given = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
+    assigned_to = factories.person(db, "Verge", "Vergesen")
+    assigned = factories.fullmakt(
+        db, world.resident, assigned_to, kind=FullmaktKind.ASSIGNED, registered_by=world.admin
+    )
+    failed_notice = factories.failed_notice(db, world)
+    return Scene(
+        world,
+        {
+            "resident": world.resident.id,
+            "unit": world.unit.id,
+            "other_unit": world.other_unit.id,
+            "service": world.nursing.id,
+            "thread": thread.id,
+            "message": message.id,
+            "colleague": world.employee.id,
+            "appointment": appointment.id,
+            "cancellation": cancellation.id,
+            "series": series.id,
+            "visit": today_visit.id,
+            "fullmakt": given.id,
+            "assigned": assigned.id,
+            "resident_fnr": world.resident.fodselsnummer,
+            "proxy_fnr": world.proxy.fodselsnummer,
+            "failed_notice": failed_notice.id,
+        },
+    )
+
+
 def test_every_route_is_in_the_table(app: Flask):
     routes = {
         (rule.endpoint, method)
@@ -597,71 +666,7 @@ def test_route_by_role(
 ):
     make_request, expected = ROUTES[route]
     _sign_in(role, db, login, world)
-    thread = messaging.thread_start(
-        db,
-        actor_for(db, world.resident),
-        service_id=world.nursing.id,
-        subject="Spørsmål fra Rita",
-        body="Hei fra Rita",
-        submission_key=None,
-        now=utcnow(),
-    )
-    message = db.scalars(sa.select(Message).where(Message.thread_id == thread.id)).one()
-    appointment, cancelled, today_visit = _appointments(db, world)
-    series = appointment_service.series_create(
-        db,
-        actor_for(db, world.coordinator),
-        person_id=world.resident.id,
-        weekdays=["MO"],
-        interval=1,
-        starts_on=oslo_today() + timedelta(days=30),
-        ends_on=None,
-        window_start=time(7),
-        window_end=time(8),
-        description="Serie",
-        now=utcnow(),
-    )
-    cancellation = appointment_service.appointments_cancel(
-        db,
-        actor_for(db, world.resident),
-        appointment_id=cancelled.id,
-        kind=CancellationKind.SINGLE,
-        period_start=None,
-        period_end=None,
-        service_ids=[],
-        note=None,
-        submission_key=None,
-        now=utcnow(),
-    )
-    from app.models import Fullmakt, FullmaktKind
-
-    given = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
-    assigned_to = factories.person(db, "Verge", "Vergesen")
-    assigned = factories.fullmakt(
-        db, world.resident, assigned_to, kind=FullmaktKind.ASSIGNED, registered_by=world.admin
-    )
-    failed_notice = factories.failed_notice(db, world)
-    scene = Scene(
-        world,
-        {
-            "resident": world.resident.id,
-            "unit": world.unit.id,
-            "other_unit": world.other_unit.id,
-            "service": world.nursing.id,
-            "thread": thread.id,
-            "message": message.id,
-            "colleague": world.employee.id,
-            "appointment": appointment.id,
-            "cancellation": cancellation.id,
-            "series": series.id,
-            "visit": today_visit.id,
-            "fullmakt": given.id,
-            "assigned": assigned.id,
-            "resident_fnr": world.resident.fodselsnummer,
-            "proxy_fnr": world.proxy.fodselsnummer,
-            "failed_notice": failed_notice.id,
-        },
-    )
+    scene = build_scene(db, world)
     path, data = make_request(scene)
     if route[1] == "GET":
         response = client.get(path)

@@ -15,6 +15,7 @@ from app.selectors import notices as notice_reads
 from app.selectors.staff import municipality_staff, municipality_with_services
 from app.services import fullmakt as fullmakt_service
 from app.services import notices as notice_service
+from app.services.audit import staff_viewed_in_list
 from app.services.fullmakt import FullmaktRefused
 from app.web.admin.forms import AssignedFullmaktForm
 from app.web.forms import SimpleForm
@@ -87,6 +88,13 @@ def fullmakter() -> Response:
         .unique()
         .all()
     )
+    staff_viewed_in_list(
+        db.session,
+        current_user,
+        {f.grantor_id for f in assigned} | {f.grantee_id for f in assigned},
+        utcnow(),
+        where="fullmakter",
+    )
     status = 422 if form.is_submitted() else 200
     return render(
         "admin/fullmakter.html",
@@ -119,6 +127,9 @@ def failed_notices() -> Response:
         db.session.scalars(notice_reads.failed_for_municipality(current_user.staff.municipality_id))
         .unique()
         .all()
+    )
+    staff_viewed_in_list(
+        db.session, current_user, notice_reads.people_shown(notices), utcnow(), where="notices"
     )
     return render(
         "staff/failed_notices.html",

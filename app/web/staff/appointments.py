@@ -18,7 +18,7 @@ from app.selectors import appointments as reads
 from app.selectors.staff import unit_colleagues
 from app.services import appointments as service
 from app.services.appointments import AppointmentError, IdempotencyConflict
-from app.services.audit import staff_viewed_appointments
+from app.services.audit import staff_viewed_appointments, staff_viewed_person
 from app.services.people import recipient_for_staff
 from app.web.appointment_text import refusal
 from app.web.filters import weekday_date
@@ -143,9 +143,11 @@ def _refuse_hidden(refused: AppointmentError) -> None:
 
 
 def _recipient(person_id: int) -> Person:
+    """The recipient a series page is about; showing it is in their usage log."""
     found = recipient_for_staff(db.session, current_user, person_id, oslo_today())
     if found is None:
         abort(404)
+    staff_viewed_person(db.session, current_user, person_id, utcnow(), where="series")
     return found[0]
 
 

@@ -22,7 +22,7 @@ from app.selectors import threads
 from app.selectors.staff import unit_colleagues, unit_recipients
 from app.services import messaging
 from app.services import notices as notice_service
-from app.services.audit import staff_viewed_person
+from app.services.audit import staff_viewed_in_list, staff_viewed_person
 from app.services.messaging import MessagingError
 from app.services.people import recipient_for_staff
 from app.services.sessions import session_choose_unit
@@ -78,6 +78,13 @@ def staff_shell() -> Response | None:
 def queue() -> Response:
     page = threads.unit_queue(
         db.session, current_user.active_unit_id, cursor=request.args.get("after")
+    )
+    staff_viewed_in_list(
+        db.session,
+        current_user,
+        {row.thread.person_id for row in page.items},
+        utcnow(),
+        where="queue",
     )
     return render("staff/queue.html", "staff/_queue_page.html", page=page, now=utcnow())
 
@@ -338,6 +345,9 @@ def compose() -> Response:
     ).all()
     form = StaffComposeForm()
     form.person_id.choices = [SelectChoice(p.id, p.full_name) for p in people]
+    staff_viewed_in_list(
+        db.session, current_user, {p.id for p in people}, utcnow(), where="compose"
+    )
     if request.method == "GET" and request.args.get("person", type=int):
         form.person_id.data = request.args.get("person", type=int)
     if form.validate_on_submit():
@@ -386,6 +396,9 @@ def welcome() -> Response:
     waiting = db.session.scalars(
         threads.welcome_recipients(current_user.active_unit_id, terms, oslo_today())
     ).all()
+    staff_viewed_in_list(
+        db.session, current_user, {p.id for p in waiting}, utcnow(), where="welcome"
+    )
     status = 422 if form.is_submitted() else 200
     return render("staff/welcome.html", status=status, form=form, waiting=waiting)
 
@@ -410,6 +423,9 @@ def recipients() -> Response:
     registrations = db.session.scalars(
         unit_recipients(current_user.active_unit_id, oslo_today())
     ).all()
+    staff_viewed_in_list(
+        db.session, current_user, {r.person_id for r in registrations}, utcnow(), where="recipients"
+    )
     return render("staff/recipients.html", registrations=registrations)
 
 
@@ -449,6 +465,9 @@ def failed_notices() -> Response:
         db.session.scalars(notice_reads.failed_for_unit(current_user.active_unit_id, oslo_today()))
         .unique()
         .all()
+    )
+    staff_viewed_in_list(
+        db.session, current_user, notice_reads.people_shown(notices), utcnow(), where="notices"
     )
     return render(
         "staff/failed_notices.html",
