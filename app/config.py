@@ -73,11 +73,15 @@ class Config:
         # CSRF tokens live as long as the session that holds them.
         self.WTF_CSRF_TIME_LIMIT = None
 
-        # Rate limits (log-in); memory storage suits one process, use Redis in production.
+        # Log-in limits, counted in the database so every process and machine shares them.
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
-        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
-        self.RATELIMIT_HEADERS_ENABLED = True
-        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+        self.LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "10"))
+        self.LOGIN_FAILURE_WINDOW_SECONDS = int(_env("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
+        self.LOGIN_BLOCK_SECONDS = int(_env("LOGIN_BLOCK_SECONDS", "60"))
+        self.LOGIN_BLOCK_MAX_SECONDS = int(_env("LOGIN_BLOCK_MAX_SECONDS", "3600"))
+        self.LOGIN_START_LIMIT = int(_env("LOGIN_START_LIMIT", "30"))
+        # Proxies in front of the app that set X-Forwarded-For/-Proto/-Host (0: none).
+        self.PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
 
         # Population register: synthetic numbers (month + 80) only where allowed.
         self.ALLOW_SYNTHETIC_FNR = _flag("ALLOW_SYNTHETIC_FNR", dev)

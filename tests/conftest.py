@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from app.config import PROJECT_ROOT
 from app.extensions import db as flask_db
-from app.extensions import limiter
 from tests import factories
 from tests.databases import migrated_app, scratch_database
 from tests.support import LoginHelper
@@ -80,7 +79,7 @@ def db(app: Flask) -> Iterator[Session]:
 
 @pytest.fixture
 def client(app: Flask, db: Session) -> FlaskClient:
-    limiter.reset()  # rate limits are on, as in production; each test starts afresh
+    # Log-in limits are on, as in production; their counts live in the test's transaction.
     return app.test_client()
 
 

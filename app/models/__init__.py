@@ -11,7 +11,7 @@ from app.models.appointments import (
     VisitRegistration,
 )
 from app.models.audit import UsageAction, UsageLogEntry
-from app.models.auth import DevIdpGrant, LoginSession, PasskeyCredential
+from app.models.auth import DevIdpGrant, LoginSession, LoginThrottle, PasskeyCredential
 from app.models.base import Base
 from app.models.fullmakt import (
     APPOINTMENTS_AND_PROVIDERS,
@@ -64,6 +64,7 @@ __all__ = [
     "FullmaktArea",
     "FullmaktKind",
     "LoginSession",
+    "LoginThrottle",
     "Message",
     "MessageKind",
     "Municipality",

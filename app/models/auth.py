@@ -81,3 +81,22 @@ class DevIdpGrant(IdMixin, Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed log-ins counted per key (an address, an account, a known device).
+
+    Kept in the app's database so every process and machine shares the count. When a key
+    reaches its limit it is blocked; each new block lasts twice as long as the one before.
+    """
+
+    __tablename__ = "login_throttle"
+
+    # A digest of the key ("address:203.0.113.9", "account:siri"), so no address is stored.
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
+    # Blocks in a row, for the back-off; forgotten a day after the last block ended.
+    strikes: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(index=True)

@@ -276,6 +276,13 @@ def require_municipal_admin(actor: Actor) -> None:
         _deny(actor, "not municipal administrator")
 
 
+def require_staff_administration(actor: Actor, account: StaffAccount) -> None:
+    """The municipal administrator manages the staff accounts of their own municipality."""
+    require_municipal_admin(actor)
+    if account.municipality_id != actor.staff.municipality_id:
+        _deny(actor, "staff account of another municipality", staff_id=account.id, hide=True)
+
+
 def staff_may_reach_unit_object(actor: Actor, *, unit_id: int, municipality_id: int) -> bool:
     """A thread, appointment or cancellation belongs to the actor's active unit."""
     return (

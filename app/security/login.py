@@ -18,6 +18,9 @@ END_MESSAGES = {
         "You were logged out after 30 minutes without activity. Please log in again."
     ),
     EndReason.EXPIRED: _l("Your session has reached its time limit. Please log in again."),
+    EndReason.DEACTIVATED: _l(
+        "Your account has been deactivated. Ask your leader or the administrator if this is wrong."
+    ),
 }
 
 

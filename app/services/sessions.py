@@ -22,6 +22,7 @@ class EndReason:
     IDLE = "idle"
     EXPIRED = "expired"
     REPLACED = "replaced"
+    DEACTIVATED = "deactivated"
 
 
 def token_hash(token: str) -> str:
@@ -113,6 +114,10 @@ def session_resolve(
     login, digitally_active = row
     if login.ended_at is not None:
         return None, login.end_reason
+    if login.staff is not None and not login.staff.active:
+        # Deactivation ends the sessions at once (staff_deactivate); this catches any left.
+        session_end(session, login, now=now, reason=EndReason.DEACTIVATED)
+        return None, EndReason.DEACTIVATED
     if now - login.created_at >= absolute_timeout:
         session_end(session, login, now=now, reason=EndReason.EXPIRED)
         return None, EndReason.EXPIRED
@@ -143,3 +148,13 @@ def session_choose_unit(session: Session, login: LoginSession, *, unit_id: int) 
     """Record a staff member's active unit; the caller has checked access."""
     login.active_unit_id = unit_id
     session.flush()
+
+
+def sessions_end_for_staff(session: Session, staff_id: int, *, now: datetime, reason: str) -> int:
+    """End every open session of a staff account (one statement); returns how many."""
+    result = session.execute(
+        sa.update(LoginSession)
+        .where(LoginSession.staff_id == staff_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason, id_token=None)
+    )
+    return result.rowcount or 0

@@ -486,6 +486,14 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         post("/admin/notices/{failed_notice}/retry"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
     ),
+    ("admin.staff_deactivate", "GET"): (
+        get("/admin/staff/{colleague}/deactivate"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.staff_deactivate", "POST"): (
+        post("/admin/staff/{colleague}/deactivate"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
     ("admin.index", "GET"): (
         get("/admin/"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),

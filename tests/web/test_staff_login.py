@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.clock import utcnow
 from app.models import LoginSession, StaffRoleKind
 from tests import factories
 from tests.support import csrf_token
@@ -126,9 +127,84 @@ def test_staff_log_in_is_rate_limited_per_username(client, db, world):
     blocked = staff_login(client, world.coordinator.username, factories.PASSWORD)
     assert blocked.status_code == 429
     assert "For mange forsøk" in blocked.get_data(as_text=True)
-    assert "Retry-After" in blocked.headers
+    assert "Prøv igjen om 1 minutt" in blocked.get_data(as_text=True)
+    assert blocked.headers["Retry-After"] == "60"
 
 
-def test_resident_log_in_is_rate_limited(client, db, idp):
-    statuses = [client.get("/auth/login").status_code for _ in range(11)]
-    assert statuses[:10] == [302] * 10 and statuses[10] == 429
+def test_resident_log_in_is_rate_limited_per_address(db, idp, app):
+    limit = app.config["LOGIN_START_LIMIT"]
+    # A new browser each time: the limit is on the address, not on the browser.
+    statuses = [
+        app.test_client().get("/auth/login", environ_base=_from("198.51.100.5")).status_code
+        for _ in range(limit + 1)
+    ]
+    assert statuses[:limit] == [302] * limit and statuses[limit] == 429
+    assert app.test_client().get("/auth/login", environ_base=_from("10.0.0.5")).status_code == 302
+
+
+def _from(address: str):
+    return {"REMOTE_ADDR": address}
+
+
+def login_from(client, address: str, username: str, password: str = factories.PASSWORD):
+    token = csrf_token(client, "/auth/logged-out")
+    return client.post(
+        "/staff/login",
+        data={"csrf_token": token, "username": username, "password": password},
+        environ_base=_from(address),
+    )
+
+
+def test_an_attacker_does_not_lock_the_nurse_out_of_her_own_device(app, db, world):
+    nurse = world.coordinator.username
+    device = app.test_client()
+    assert login_from(device, "10.0.0.7", nurse).status_code == 303  # her handheld, once
+    device.post("/auth/logout", data={"csrf_token": csrf_token(device, "/staff/")})
+
+    attacker = app.test_client()
+    answers = [login_from(attacker, "198.51.100.66", nurse, "gjett").status_code for _ in range(12)]
+    assert answers[:10] == [422] * 10 and answers[10:] == [429, 429]
+    # The attacker's address is blocked, for every account and even the right password.
+    assert login_from(attacker, "198.51.100.66", world.employee.username).status_code == 429
+
+    # The nurse's handheld, even from another network, is not.
+    assert login_from(device, "10.0.0.8", nurse).status_code == 303
+    # A browser the account never used is blocked while the account is under attack.
+    stranger = app.test_client()
+    assert login_from(stranger, "10.0.0.9", nurse).status_code == 429
+
+
+def test_a_wrong_password_on_a_known_device_counts_for_that_device_only(app, db, world):
+    nurse = world.coordinator.username
+    device = app.test_client()
+    assert login_from(device, "10.0.0.7", nurse).status_code == 303
+    device.post("/auth/logout", data={"csrf_token": csrf_token(device, "/staff/")})
+    answers = [login_from(device, "10.0.0.7", nurse, "feil").status_code for _ in range(11)]
+    assert answers[10] == 429
+    # Neither the address nor the account is blocked for anyone else.
+    assert login_from(app.test_client(), "10.0.0.7", world.employee.username).status_code == 303
+    assert login_from(app.test_client(), "10.0.0.1", nurse).status_code == 303
+
+
+def test_a_forged_device_cookie_counts_as_no_device(app, db, world):
+    attacker = app.test_client()
+    attacker.set_cookie("hd-device", "forged.value.here")
+    for _ in range(10):
+        login_from(attacker, "198.51.100.66", world.coordinator.username, "gjett")
+    assert login_from(attacker, "198.51.100.66", world.coordinator.username).status_code == 429
+
+
+def test_blocks_grow_longer_each_time(app, db, world):
+    import time_machine
+
+    attacker = app.test_client()
+    with time_machine.travel(0, tick=False) as traveller:
+        traveller.move_to(utcnow())
+        waits = []
+        for _ in range(3):
+            for _ in range(10):
+                login_from(attacker, "198.51.100.66", "ukjent", "gjett")
+            blocked = login_from(attacker, "198.51.100.66", "ukjent", "gjett")
+            waits.append(int(blocked.headers["Retry-After"]))
+            traveller.shift(waits[-1])
+    assert waits == [60, 120, 240]

@@ -139,4 +139,6 @@ def test_identical_reads_close_in_time_are_one_line_with_a_count(client, db, log
     log = re.sub(r"\s+", " ", client.get("/profile/log").get_data(as_text=True))
     line = f"{world.coordinator.full_name}, Sone Nord, åpnet en meldingstråd"
     assert log.count(line) == 1
-    assert re.search(re.escape(line) + r" <span class=\"log-repeat\">\(3 ganger, fra \d\d:\d\d\)", log)
+    assert re.search(
+        re.escape(line) + r" <span class=\"log-repeat\">\(3 ganger, fra \d\d:\d\d\)", log
+    )

@@ -15,6 +15,7 @@ from app.selectors import notices as notice_reads
 from app.selectors.staff import municipality_staff, municipality_with_services
 from app.services import fullmakt as fullmakt_service
 from app.services import notices as notice_service
+from app.services import staff as staff_service
 from app.services.audit import staff_viewed_in_list
 from app.services.fullmakt import FullmaktRefused
 from app.web.admin.forms import AssignedFullmaktForm
@@ -147,3 +148,33 @@ def notice_retry(notice_id: int) -> Response:
     notice_service.notice_retry(db.session, current_user, notice_id=notice_id, now=utcnow())
     flash(_("The notice will be tried again."), "success")
     return redirect(url_for("admin.failed_notices"), code=303)
+
+
+@bp.route("/staff/<int:staff_id>/deactivate", methods=["GET", "POST"])
+def staff_deactivate(staff_id: int) -> Response:
+    """Deaktiver: asks first; the account's sessions end at once."""
+    try:
+        account = staff_service.staff_account_for_admin(db.session, current_user, staff_id)
+    except staff_service.StaffRefused:
+        abort(404)
+    form = SimpleForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            staff_service.staff_deactivate(
+                db.session, current_user, staff_id=account.id, now=utcnow()
+            )
+        except staff_service.StaffRefused:
+            error = _("You cannot deactivate your own account.")
+        else:
+            flash(
+                _("%(name)s is deactivated and logged out everywhere.", name=account.full_name),
+                "success",
+            )
+            return redirect(url_for("admin.index"), code=303)
+    elif form.is_submitted():
+        abort(400)
+    status = 422 if error else 200
+    return render(
+        "admin/staff_deactivate.html", status=status, account=account, form=form, error=error
+    )

@@ -9,9 +9,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import UsageAction
-from app.security import oidc
+from app.security import login_limits, oidc
 from app.security.login import begin_login, end_login
 from app.selectors.people import person_by_fodselsnummer
 from app.services.audit import usage_log_add
@@ -43,10 +43,6 @@ LOGIN_FAILURES = {
 }
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 def resident_home() -> str:
     return url_for("citizen.messages")
 
@@ -62,9 +58,21 @@ def front() -> Response:
     return render("auth/front.html", next=safe_next(request.args.get("next"), ""))
 
 
+def _blocked(blocked: login_limits.LoginBlocked) -> Response:
+    minutes = -(-blocked.retry_after // 60)
+    response = render("errors/429.html", status=429, minutes=minutes)
+    response.headers["Retry-After"] = str(blocked.retry_after)
+    return response
+
+
 @bp.get("/auth/login")
-@limiter.limit(_login_limit)
 def login() -> Response:
+    now = utcnow()
+    try:
+        login_limits.resident_check(db.session, now)
+    except login_limits.LoginBlocked as blocked:
+        return _blocked(blocked)
+    login_limits.resident_count(db.session, now)
     session["login_next"] = safe_next(request.args.get("next"), "")
     redirect_uri = current_app.config["OIDC_REDIRECT_URI"] or url_for(
         "auth.callback", _external=True
@@ -76,10 +84,12 @@ def login() -> Response:
 
 
 @bp.get("/auth/callback")
-@limiter.limit(_login_limit)
 def callback() -> Response:
     try:
+        login_limits.resident_check(db.session, utcnow())
         verified = oidc.finish()
+    except login_limits.LoginBlocked as blocked:
+        return _blocked(blocked)
     except oidc.LoginFailed as failure:
         return _login_failed(failure.code)
     try:
@@ -106,6 +116,7 @@ def callback() -> Response:
 
 
 def _login_failed(code: str, *, status: int = 400) -> Response:
+    login_limits.resident_count(db.session, utcnow())
     message = LOGIN_FAILURES.get(code, LOGIN_FAILURES["rejected"])
     return render("auth/login_failed.html", status=status, message=message)
 
@@ -145,22 +156,23 @@ def logged_out() -> Response:
 
 
 @bp.route("/staff/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(
-    _login_limit,
-    methods=["POST"],
-    key_func=lambda: "staff-user:" + (request.form.get("username") or "").strip().lower(),
-)
 def staff_login() -> Response:
+    """Password log-in, limited per address and account, or per known device (R10)."""
     if request.method == "GET" and current_user.is_staff:
         return redirect(staff_home())
     form = StaffLoginForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
-        staff = staff_authenticate(
-            db.session, username=form.username.data, password=form.password.data
-        )
+        now = utcnow()
+        username = form.username.data.strip().lower()
+        attempt = login_limits.password_attempt(username)
+        try:
+            login_limits.check(db.session, attempt.keys, now)
+        except login_limits.LoginBlocked as blocked:
+            return _blocked(blocked)
+        staff = staff_authenticate(db.session, username=username, password=form.password.data)
         if staff is not None:
+            login_limits.succeeded(db.session, attempt, now)
             unit_ids = sorted({r.unit_id for r in staff.roles if r.unit_id is not None})
             begin_login(
                 staff=staff,
@@ -168,9 +180,13 @@ def staff_login() -> Response:
                 active_unit_id=unit_ids[0] if len(unit_ids) == 1 else None,
             )
             if len(unit_ids) > 1:
-                return redirect(url_for("staff.choose_unit"), code=303)
-            default = staff_home() if unit_ids else url_for("admin.index")
-            return redirect(safe_next(form.next.data, default), code=303)
+                response = redirect(url_for("staff.choose_unit"), code=303)
+            else:
+                default = staff_home() if unit_ids else url_for("admin.index")
+                response = redirect(safe_next(form.next.data, default), code=303)
+            login_limits.remember_device(response, username)
+            return response
+        login_limits.failed(db.session, attempt, now)
         error = _("The username or password is wrong.")
     status = 422 if form.is_submitted() else 200
     return render("auth/staff_login.html", form=form, error=error, status=status)

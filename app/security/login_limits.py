@@ -1,0 +1,175 @@
+"""Limits on log-in attempts that hold across processes and do not lock the real user out.
+
+Staff passwords: failures are counted per address and per account, and each block lasts
+twice as long as the one before (back-off). A browser where the account has logged in
+before carries a signed "known device" cookie; its attempts are counted for that device
+alone, so an attacker who blocks an address or an account does not block the nurse on her
+own handheld (OWASP's device cookies). Residents' log-in starts and failed callbacks are
+limited per address. The counts are in the database (`app.services.throttle`).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from app.database import durable_write
+from app.services.throttle import (
+    Limit,
+    throttle_blocked_until,
+    throttle_count,
+    throttle_forget_failures,
+)
+
+DEVICE_COOKIE_SALT = "hjemmedialog.known-device"
+DEVICE_COOKIE_DAYS = 180
+DEVICES_PER_COOKIE = 5  # a shared handheld remembers a few accounts
+
+
+class LoginBlocked(Exception):
+    """Too many failures: refused without checking the password, until `until`."""
+
+    def __init__(self, until: datetime, now: datetime) -> None:
+        super().__init__(f"blocked until {until.isoformat()}")
+        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
+
+
+def _limit(per: str) -> Limit:
+    config = current_app.config
+    if per == "start":
+        failures, window = config["LOGIN_START_LIMIT"], timedelta(minutes=1)
+    else:
+        failures = config["LOGIN_MAX_FAILURES"]
+        window = timedelta(seconds=config["LOGIN_FAILURE_WINDOW_SECONDS"])
+    return Limit(
+        failures=failures,
+        window=window,
+        block=timedelta(seconds=config["LOGIN_BLOCK_SECONDS"]),
+        block_max=timedelta(seconds=config["LOGIN_BLOCK_MAX_SECONDS"]),
+    )
+
+
+def _enabled() -> bool:
+    return bool(current_app.config["RATELIMIT_ENABLED"])
+
+
+def client_address() -> str:
+    """The client's address; behind proxies, ProxyFix (PROXY_COUNT) has set it."""
+    return request.remote_addr or "unknown"
+
+
+# --- the known-device cookie -----------------------------------------------------------------
+
+
+def _device_cookie_name() -> str:
+    return "__Host-hd-device" if current_app.config["SESSION_COOKIE_SECURE"] else "hd-device"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=DEVICE_COOKIE_SALT)
+
+
+def _known_devices() -> list[dict[str, str]]:
+    raw = request.cookies.get(_device_cookie_name())
+    if not raw:
+        return []
+    try:
+        value = _serializer().loads(raw, max_age=DEVICE_COOKIE_DAYS * 86400)
+    except BadSignature:
+        return []
+    if not isinstance(value, list):
+        return []
+    return [d for d in value if isinstance(d, dict) and {"u", "n"} <= d.keys()]
+
+
+def known_device(username: str) -> str | None:
+    """This browser's device id for the account, if the account has logged in here."""
+    return next((d["n"] for d in _known_devices() if d["u"] == username), None)
+
+
+def remember_device(response: Response, username: str) -> None:
+    """After a successful log-in: this browser becomes a known device for the account."""
+    devices = [d for d in _known_devices() if d["u"] != username]
+    devices.insert(0, {"u": username, "n": known_device(username) or secrets.token_urlsafe(16)})
+    response.set_cookie(
+        _device_cookie_name(),
+        _serializer().dumps(devices[:DEVICES_PER_COOKIE]),
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        path="/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+# --- staff passwords -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PasswordAttempt:
+    keys: tuple[str, ...]
+    account_keys: tuple[str, ...]
+
+
+def password_attempt(username: str) -> PasswordAttempt:
+    """The keys an attempt counts against: its device if known, else its address and account."""
+    device = known_device(username)
+    if device is not None:
+        keys = (f"device:{device}",)
+        return PasswordAttempt(keys, keys)
+    account = f"account:{username}"
+    return PasswordAttempt((f"address:{client_address()}", account), (account,))
+
+
+def check(session: Session, keys: tuple[str, ...], now: datetime) -> None:
+    """Raise LoginBlocked if any key is blocked now."""
+    if not _enabled():
+        return
+    until = throttle_blocked_until(session, keys, now)
+    if until is not None:
+        raise LoginBlocked(until, now)
+
+
+def failed(session: Session, attempt: PasswordAttempt, now: datetime) -> None:
+    """Count a wrong password; kept even though the response is an error (durable)."""
+    if not _enabled():
+        return
+    limit = _limit("password")
+
+    def count(s: Session) -> None:
+        for key in attempt.keys:
+            throttle_count(s, key, limit, now=now)
+
+    durable_write(session, count)
+
+
+def succeeded(session: Session, attempt: PasswordAttempt, now: datetime) -> None:
+    if _enabled():
+        throttle_forget_failures(session, attempt.account_keys, now=now)
+
+
+# --- residents: log-in starts and callbacks, per address ----------------------------------------
+
+
+def _resident_key() -> str:
+    return f"resident-address:{client_address()}"
+
+
+def resident_check(session: Session, now: datetime) -> None:
+    """LoginBlocked if this address has started or failed too many log-ins lately."""
+    check(session, (_resident_key(),), now)
+
+
+def resident_count(session: Session, now: datetime) -> None:
+    """Count a log-in start or a failed callback from this address (kept on errors too)."""
+    if not _enabled():
+        return
+    key, limit = _resident_key(), _limit("start")
+    durable_write(session, lambda s: throttle_count(s, key, limit, now=now))
