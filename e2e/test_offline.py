@@ -6,11 +6,26 @@ network returns, exactly once, also when the replay is triggered again and again
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import re
+
+from playwright.sync_api import Locator, Page, expect
 
 from e2e.conftest import A11y
 from e2e.journeys import log_in_resident, log_in_staff
 from e2e.test_appointments import OLA, notices_for, todays_visit
+
+STATES = {
+    "to do": "form.register-visit",
+    "waiting": ".visit-waiting",
+    "done": ".visit-done",
+    "failed": ".visit-failed",
+    "done earlier": ".visit-state > .status:not(.visit-done)",
+}
+
+
+def visible_states(card: Locator) -> list[str]:
+    """Which of a visit's states can be seen: exactly one, always."""
+    return [name for name, css in STATES.items() if card.locator(css).is_visible()]
 
 
 def test_a_visit_registered_offline_is_sent_once_when_the_network_returns(
@@ -22,10 +37,14 @@ def test_a_visit_registered_offline_is_sent_once_when_the_network_returns(
     page.get_by_role("link", name="Mine besøk i dag").click()
     a11y.check(page)
     card = page.locator(f".visit-card[data-visit='{visit}']")
+    # Before anything is registered, every visit shows one state: to do.
+    for each in page.locator(".visit-card").all():
+        assert visible_states(each) == ["to do"], each.inner_text()
 
     page.context.set_offline(True)
     card.get_by_role("button", name="Registrer utført").click()
     expect(card.get_by_text("Venter på nett: sendes automatisk.")).to_be_visible()
+    assert visible_states(card) == ["waiting"]
     expect(page.get_by_text("Du er uten nett.")).to_be_visible()
     a11y.check(page, "offline, waiting")
     queued = page.evaluate("JSON.parse(localStorage.getItem('hjemmedialog.visit-queue'))")
@@ -38,7 +57,8 @@ def test_a_visit_registered_offline_is_sent_once_when_the_network_returns(
         "Promise.all([window.hjemmedialogVisits.replay(), window.hjemmedialogVisits.replay(),"
         " window.hjemmedialogVisits.replay()])"
     )
-    expect(card.get_by_text("Registrert som utført.")).to_be_visible()
+    expect(card.locator(".visit-done")).to_have_text(re.compile(r"^Utført kl\. \d\d:\d\d$"))
+    assert visible_states(card) == ["done"]
     a11y.check(page, "back online")
     assert page.evaluate("window.hjemmedialogVisits.pending()") == 0
 
@@ -58,6 +78,9 @@ def test_a_visit_registered_offline_is_sent_once_when_the_network_returns(
     )
     assert statuses == [200, 200, 200]
     assert server.scalar("SELECT status FROM appointment WHERE id = :i", i=visit) == "completed"
+    page.reload()
+    a11y.check(page, "after the registration")
+    assert visible_states(page.locator(f".visit-card[data-visit='{visit}']")) == ["done earlier"]
     assert (
         server.scalar("SELECT count(*) FROM notice WHERE event_key = :k", k=f"visit:{visit}") == 1
     )

@@ -27,7 +27,8 @@
   const remove = (key) => save(load().filter((item) => item.key !== key));
 
   const card = (visit) => document.querySelector(`.visit-card[data-visit="${visit}"]`);
-  const show = (visit, state) => {
+  // Each visit shows exactly one state: to do (the button), waiting, done, or failed.
+  const show = (visit, state, label) => {
     const element = card(visit);
     if (!element) return;
     const form = element.querySelector("form.register-visit");
@@ -36,6 +37,8 @@
       const line = element.querySelector(`.visit-${name}`);
       if (line) line.hidden = name !== state;
     }
+    const done = element.querySelector(".visit-done");
+    if (done && state === "done" && label) done.textContent = label;
   };
   const offlineNote = () => {
     const note = document.getElementById("offline-note");
@@ -64,7 +67,13 @@
       }
       if (response.ok) {
         remove(item.key);
-        show(item.visit, "done");
+        let label = "";
+        try {
+          label = (await response.json()).label || "";
+        } catch (error) {
+          label = "";
+        }
+        show(item.visit, "done", label);
       } else if (response.status >= 500 || response.status === 401) {
         show(item.visit, "waiting"); // try again later (or after logging in again)
         return;

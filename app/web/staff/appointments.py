@@ -21,7 +21,7 @@ from app.services.appointments import AppointmentError, IdempotencyConflict
 from app.services.audit import staff_viewed_appointments, staff_viewed_person
 from app.services.people import recipient_for_staff
 from app.web.appointment_text import refusal
-from app.web.filters import weekday_date
+from app.web.filters import clock, weekday_date
 from app.web.forms import SimpleForm
 from app.web.htmx import render
 from app.web.staff.forms import (
@@ -348,6 +348,9 @@ def visit_complete(appointment_id: int) -> Response:
             appointment_id=result.appointment_id,
             outcome=result.outcome,
             completed_at=result.completed_at.isoformat() if result.completed_at else None,
+            label=_("Done at %(time)s", time=clock(result.completed_at))
+            if result.completed_at
+            else _("Registered as done."),
         )
     flash(_("Registered as done."), "success")
     return redirect(url_for("staff.visits"), code=303)
