@@ -15,6 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 # The user interface's languages, the default first: bokmål, nynorsk, English.
 LANGUAGES = ("nb", "nn", "en")
+# Host names answered in development and tests when TRUSTED_HOSTS is not set.
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -27,6 +29,13 @@ def _flag(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(name: str, default: tuple[str, ...] = ()) -> list[str]:
+    value = _env(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def database_url(raw: str | None) -> str:
@@ -52,6 +61,10 @@ class Config:
         self.SECRET_KEY = _env("SECRET_KEY", "development-only-secret" if dev else None)
         self.SQLALCHEMY_DATABASE_URI = database_url(_env("DATABASE_URL"))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+        # Host names this deployment answers to; a request for any other gets 400, so no
+        # link or redirect address is ever built from a Host header someone else chose.
+        self.TRUSTED_HOSTS = _list("TRUSTED_HOSTS", LOCAL_HOSTS if dev else ())
 
         # Babel: bokmål by default, times shown in Europe/Oslo.
         self.BABEL_DEFAULT_LOCALE = LANGUAGES[0]
@@ -120,17 +133,26 @@ class Config:
         self.NOTICE_BACKOFF_MAX_SECONDS = float(_env("NOTICE_BACKOFF_MAX_SECONDS", "3600"))
 
     def validate(self) -> None:
-        missing = [
-            name
-            for name in ("SECRET_KEY", "OIDC_ISSUER", "OIDC_CLIENT_ID")
-            if not getattr(self, name)
-        ]
+        """Refuse to start with settings that are missing or unsafe."""
+        required = ["SECRET_KEY", "OIDC_ISSUER", "OIDC_CLIENT_ID"]
+        if not self.DEVELOPMENT_LIKE:
+            required.append("TRUSTED_HOSTS")
+        missing = [name for name in required if not getattr(self, name)]
         if missing:
             raise RuntimeError(
                 "Missing configuration: "
                 + ", ".join(missing)
                 + f" (APP_ENV={self.APP_ENV}); see README.md, Configuration."
             )
+        if self.APP_ENV == "production":
+            switches = ("DEV_IDP_ENABLED", "NOTICE_DEV_SINK")
+            unsafe = [name for name in switches if getattr(self, name)]
+            if unsafe:
+                raise RuntimeError(
+                    ", ".join(unsafe) + " cannot be switched on with APP_ENV=production: the "
+                    "test identity provider lets anyone log in as anyone, and /dev/outbox "
+                    "shows every notice"
+                )
 
 
 class ProductionConfig(Config):
