@@ -15,6 +15,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 # The user interface's languages, the default first: bokmål, nynorsk, English.
 LANGUAGES = ("nb", "nn", "en")
+# How the client authenticates at the provider's token endpoint (ID-porten recommends the last).
+PRIVATE_KEY_JWT = "private_key_jwt"
+TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT)
 # Host names answered in development and tests when TRUSTED_HOSTS is not set.
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
@@ -106,10 +109,18 @@ class Config:
         self.OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID", "hjemmedialog" if dev else None)
         self.OIDC_CLIENT_SECRET = _env("OIDC_CLIENT_SECRET", "dev-client-secret" if dev else None)
         self.OIDC_TOKEN_AUTH_METHOD = _env("OIDC_TOKEN_AUTH_METHOD", "client_secret_post")
-        self.OIDC_SCOPE = _env("OIDC_SCOPE", "openid profile")
+        # private_key_jwt: the client's private key (PEM) and the key id registered for it.
+        self.OIDC_CLIENT_KEY_PATH = _env("OIDC_CLIENT_KEY_PATH")
+        self.OIDC_CLIENT_KEY_ID = _env("OIDC_CLIENT_KEY_ID")
+        self.OIDC_SCOPE = _env("OIDC_SCOPE", "openid")
         self.OIDC_REQUIRED_ACR = _env("OIDC_REQUIRED_ACR", "idporten-loa-high")
         self.OIDC_REDIRECT_URI = _env("OIDC_REDIRECT_URI")
+        self.OIDC_POST_LOGOUT_REDIRECT_URI = _env("OIDC_POST_LOGOUT_REDIRECT_URI")
         self.OIDC_HTTP_TIMEOUT = float(_env("OIDC_HTTP_TIMEOUT", "10"))
+        # The provider's discovery document and keys are fetched again after this long,
+        # and the keys also at once when a signature does not verify (at most this often).
+        self.OIDC_CACHE_SECONDS = float(_env("OIDC_CACHE_SECONDS", "3600"))
+        self.OIDC_KEY_REFRESH_SECONDS = float(_env("OIDC_KEY_REFRESH_SECONDS", "10"))
         self.DEV_IDP_KEY_PATH = _env("DEV_IDP_KEY_PATH", str(INSTANCE_DIR / "dev-idp-key.pem"))
 
         # Notices: e-mail through SMTP when SMTP_HOST is set, SMS through an HTTP provider
@@ -133,16 +144,23 @@ class Config:
         self.NOTICE_BACKOFF_MAX_SECONDS = float(_env("NOTICE_BACKOFF_MAX_SECONDS", "3600"))
 
     def validate(self) -> None:
-        """Refuse to start with settings that are missing or unsafe."""
+        """Refuse to start with settings that are missing, unknown or unsafe."""
         required = ["SECRET_KEY", "OIDC_ISSUER", "OIDC_CLIENT_ID"]
         if not self.DEVELOPMENT_LIKE:
             required.append("TRUSTED_HOSTS")
+        if self.OIDC_TOKEN_AUTH_METHOD == PRIVATE_KEY_JWT:
+            required += ["OIDC_CLIENT_KEY_PATH", "OIDC_CLIENT_KEY_ID"]
         missing = [name for name in required if not getattr(self, name)]
         if missing:
             raise RuntimeError(
                 "Missing configuration: "
                 + ", ".join(missing)
                 + f" (APP_ENV={self.APP_ENV}); see README.md, Configuration."
+            )
+        if self.OIDC_TOKEN_AUTH_METHOD not in TOKEN_AUTH_METHODS:
+            raise RuntimeError(
+                f"OIDC_TOKEN_AUTH_METHOD must be one of {', '.join(TOKEN_AUTH_METHODS)}, "
+                f"not {self.OIDC_TOKEN_AUTH_METHOD!r}"
             )
         if self.APP_ENV == "production":
             switches = ("DEV_IDP_ENABLED", "NOTICE_DEV_SINK")

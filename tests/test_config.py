@@ -53,3 +53,48 @@ def test_trusted_host_names_are_a_comma_separated_list(production_env):
 def test_development_and_tests_trust_the_local_names_only(monkeypatch):
     monkeypatch.delenv("TRUSTED_HOSTS", raising=False)
     assert settings.TestConfig().TRUSTED_HOSTS == ["localhost", "127.0.0.1"]
+
+
+@pytest.mark.parametrize("method", ["client_secret_jwt", "none", "private-key-jwt", "tls"])
+def test_an_unknown_token_auth_method_is_refused_at_start_up(production_env, method):
+    production_env.setenv("OIDC_TOKEN_AUTH_METHOD", method)
+    with pytest.raises(RuntimeError, match="OIDC_TOKEN_AUTH_METHOD"):
+        create_app(ProductionConfig())
+
+
+def test_private_key_jwt_needs_a_key_and_its_id(production_env):
+    production_env.setenv("OIDC_TOKEN_AUTH_METHOD", "private_key_jwt")
+    with pytest.raises(RuntimeError, match="OIDC_CLIENT_KEY_PATH, OIDC_CLIENT_KEY_ID"):
+        create_app(ProductionConfig())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot be read"),
+        (b"not a key", "no RSA or EC private key"),
+    ],
+)
+def test_private_key_jwt_with_a_key_that_cannot_be_used_is_refused_at_start_up(
+    monkeypatch, tmp_path, content, message
+):
+    path = tmp_path / "client-key.pem"
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setenv("OIDC_TOKEN_AUTH_METHOD", "private_key_jwt")
+    monkeypatch.setenv("OIDC_CLIENT_KEY_PATH", str(path))
+    monkeypatch.setenv("OIDC_CLIENT_KEY_ID", "k1")
+    with pytest.raises(RuntimeError, match=message):
+        create_app(settings.TestConfig())
+
+
+def test_private_key_jwt_refuses_a_public_key(monkeypatch, tmp_path):
+    from joserfc.jwk import ECKey
+
+    path = tmp_path / "client-key.pem"
+    path.write_bytes(ECKey.generate_key("P-256").as_pem(private=False))
+    monkeypatch.setenv("OIDC_TOKEN_AUTH_METHOD", "private_key_jwt")
+    monkeypatch.setenv("OIDC_CLIENT_KEY_PATH", str(path))
+    monkeypatch.setenv("OIDC_CLIENT_KEY_ID", "k1")
+    with pytest.raises(RuntimeError, match="public key"):
+        create_app(settings.TestConfig())

@@ -11,13 +11,25 @@ from app.clock import utcnow
 from app.extensions import db, login_manager
 from app.models import LoginSession, Person, StaffAccount
 from app.security.actor import Actor, Anonymous
-from app.services.sessions import EndReason, session_end, session_resolve, session_start
+from app.services.sessions import (
+    EndReason,
+    ProviderSession,
+    session_end,
+    session_resolve,
+    session_start,
+)
 
 END_MESSAGES = {
     EndReason.IDLE: _l(
         "You were logged out after 30 minutes without activity. Please log in again."
     ),
     EndReason.EXPIRED: _l("Your session has reached its time limit. Please log in again."),
+    EndReason.FRONTCHANNEL: _l(
+        "You were logged out because your log-in with electronic ID ended. Please log in again."
+    ),
+    EndReason.BACKCHANNEL: _l(
+        "You were logged out because your log-in with electronic ID ended. Please log in again."
+    ),
 }
 
 
@@ -51,6 +63,7 @@ def begin_login(
     auth_method: str,
     acr: str | None = None,
     id_token: str | None = None,
+    provider_session: ProviderSession | None = None,
     active_unit_id: int | None = None,
 ) -> Actor:
     """A fresh session for every log-in: the old one ends and the cookie is emptied."""
@@ -69,6 +82,7 @@ def begin_login(
         auth_method=auth_method,
         acr=acr,
         id_token=id_token,
+        provider_session=provider_session,
         active_unit_id=active_unit_id,
     )
     actor = Actor(login, token)

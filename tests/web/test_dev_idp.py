@@ -203,3 +203,17 @@ def test_a_non_ascii_code_challenge_never_matches(client, db, idp):
     response = _token(client, code, params)
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_grant"
+
+
+def test_the_test_provider_names_itself_in_the_answer_and_gives_a_session_id(client, db, idp):
+    """What the client now checks (RFC 9207 `iss`) and keeps (`sid`) for log-out."""
+    doc = client.get("/dev-idp/.well-known/openid-configuration").get_json()
+    assert doc["authorization_response_iss_parameter_supported"] is True
+    kari = factories.person(db, "Kari", "Nordmann")
+    page = client.get("/dev-idp/authorize?" + urlencode(authorize_params(client)))
+    fields = hidden_fields(page.get_data(as_text=True)) | {"pid": kari.fodselsnummer}
+    back = client.post("/dev-idp/authorize", data=fields)
+    assert parse_qs(urlsplit(back.location).query)["iss"] == [ISSUER]
+    client.get(back.location.replace("http://localhost", ""))
+    login = db.scalars(sa.select(LoginSession)).one()
+    assert login.oidc_issuer == ISSUER and login.oidc_sid

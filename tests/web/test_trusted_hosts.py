@@ -6,7 +6,11 @@ address sent to the identity provider is ever built from a Host header someone e
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+
+from tests.security.oidc_support import DISCOVERY, FakeProvider
 
 FOREIGN = {"Host": "evil.example"}
 
@@ -24,6 +28,23 @@ def test_a_foreign_host_with_a_trusted_name_in_front_gets_400(client, db):
 def test_the_configured_names_are_answered_on_any_port(client, db):
     for host in ("localhost", "127.0.0.1:5000", "localhost:8443"):
         assert client.get("/", headers={"Host": host}).status_code == 200, host
+
+
+def test_log_in_never_sends_the_provider_back_to_a_foreign_host(app, client, db):
+    """The callback address sent to the provider comes only from a trusted name."""
+    import responses
+
+    cache = app.extensions["oidc"].provider
+    cache.forget()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        FakeProvider(mock, cache)
+        refused = client.get("/auth/login", headers=FOREIGN)
+        assert refused.status_code == 400
+        assert not any(call.request.url == DISCOVERY for call in mock.calls)
+        accepted = client.get("/auth/login", headers={"Host": "127.0.0.1:5000"})
+    cache.forget()
+    redirect_uri = parse_qs(urlsplit(accepted.location).query)["redirect_uri"][0]
+    assert redirect_uri == "http://127.0.0.1:5000/auth/callback"
 
 
 def test_log_out_from_a_foreign_host_is_refused(client, db, login, world):

@@ -228,6 +228,7 @@ def discovery_document(issuer: str) -> dict[str, object]:
         "end_session_endpoint": f"{base}/endsession",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
+        "authorization_response_iss_parameter_supported": True,
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
