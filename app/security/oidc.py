@@ -103,6 +103,15 @@ class ProviderLogout:
     sub: str | None
 
 
+# Longest session id (`sid`) or subject (`sub`) kept with a log-in (the columns' length).
+MAX_IDENTIFIER = 255
+
+
+def _identifier(value: object) -> bool:
+    """A session id or subject fit to keep and look up: printable text of sane length."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_IDENTIFIER and value.isprintable()
+
+
 def _origin(url: str | None) -> str | None:
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -429,13 +438,12 @@ class OidcClient:
         if "nonce" in claims:
             raise LogoutRefused("a logout token must not carry a nonce")
         sid, sub = claims.get("sid"), claims.get("sub")
-        if sid is not None and not isinstance(sid, str):
-            raise LogoutRefused("sid is not a string")
-        if sub is not None and not isinstance(sub, str):
-            raise LogoutRefused("sub is not a string")
-        if not sid and not sub:
+        if sid is None and sub is None:
             raise LogoutRefused("logout token names neither a session (sid) nor a subject (sub)")
-        return ProviderLogout(issuer=self.issuer, sid=sid or None, sub=sub or None)
+        for name, value in (("sid", sid), ("sub", sub)):
+            if value is not None and not _identifier(value):
+                raise LogoutRefused(f"{name} is not a usable identifier")
+        return ProviderLogout(issuer=self.issuer, sid=sid, sub=sub)
 
     def front_channel_logout(self, iss: str | None, sid: str | None) -> ProviderLogout:
         """Check a front-channel log-out request (`iss` and `sid` in the query)."""
@@ -443,6 +451,8 @@ class OidcClient:
             raise LogoutRefused("front-channel log-out without iss and sid")
         if iss != self.issuer:
             raise LogoutRefused("front-channel log-out from another issuer")
+        if not _identifier(sid):
+            raise LogoutRefused("sid is not a usable identifier")
         return ProviderLogout(issuer=self.issuer, sid=sid, sub=None)
 
     # --- addresses at the provider ------------------------------------------------------
@@ -569,15 +579,10 @@ def finish(args: MultiDict[str, str]) -> VerifiedLogin:
     pid = claims.get("pid")
     if not isinstance(pid, str) or not pid:
         raise LoginFailed("bad_token", "no pid claim")
-    sid = claims.get("sid")
-    return VerifiedLogin(
-        pid=pid,
-        acr=acr,
-        id_token=id_token,
-        issuer=oidc.issuer,
-        sid=sid if isinstance(sid, str) and sid else None,
-        sub=str(claims["sub"]),
-    )
+    sid, sub = claims.get("sid"), claims["sub"]
+    if (sid is not None and not _identifier(sid)) or not _identifier(sub):
+        raise LoginFailed("bad_token", "sid or sub is not a usable identifier")
+    return VerifiedLogin(pid=pid, acr=acr, id_token=id_token, issuer=oidc.issuer, sid=sid, sub=sub)
 
 
 def logout_url(id_token: str | None, post_logout_redirect_uri: str) -> str | None:

@@ -208,6 +208,17 @@ def test_log_in_remembers_the_providers_issuer_session_and_subject(client, db, p
     assert (login.oidc_issuer, login.oidc_sid, login.oidc_sub) == (ISSUER, "sid-kari", "sub-kari")
 
 
+@pytest.mark.parametrize(
+    "claims", [{"sid": "s" * 256}, {"sid": "sid\x00"}, {"sub": ""}], ids=["long", "NUL", "empty"]
+)
+def test_an_id_token_with_an_unusable_sid_or_sub_is_refused(client, db, provider, claims):
+    kari = factories.person(db, "Kari")
+    params = start(client)
+    answer_token(provider, id_token(kari.fodselsnummer, params["nonce"], **claims))
+    response = client.get(f"/auth/callback?code=abc&state={params['state']}")
+    assert_refused(response, db, "kunne ikke bekreftes")
+
+
 def test_an_answer_naming_another_issuer_is_refused_before_the_code_is_used(client, db, provider):
     """RFC 9207: a mix-up with another provider this browser uses is caught at once."""
     kari = factories.person(db, "Kari")

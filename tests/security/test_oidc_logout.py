@@ -151,8 +151,10 @@ def test_only_the_provider_may_show_the_front_channel_page_in_a_frame(app, clien
         "sid=sid-kari",
         f"iss={ISSUER}",
         "",
+        f"iss={ISSUER}&sid=sid%00kari",
+        f"iss={ISSUER}&sid={'s' * 256}",
     ],
-    ids=["another issuer", "no issuer", "no sid", "nothing"],
+    ids=["another issuer", "no issuer", "no sid", "nothing", "NUL in sid", "sid too long"],
 )
 def test_front_channel_requests_without_the_providers_iss_and_sid_end_nothing(
     app, client, logged_in, query
@@ -240,6 +242,8 @@ INVALID_TOKENS = {
     ),
     "naming neither session nor subject": lambda: logout_token(sid=OMIT),
     "with a sid that is not text": lambda: logout_token(sid=12),
+    "with a NUL in the sid": lambda: logout_token(sid="sid\x00kari"),
+    "with a sub too long to be one": lambda: logout_token(sid=OMIT, sub="s" * 256),
     "without jti": lambda: logout_token(jti=OMIT),
     "without iat": lambda: logout_token(iat=OMIT),
     "issued an hour ago": lambda: logout_token(iat=_hour_ago(), exp=OMIT),
