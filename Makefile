@@ -11,10 +11,13 @@ WORKERS ?= 2
 THREADS ?= 4
 CHROMIUM ?= /usr/bin/chromium
 STAMP := $(VENV)/.installed
+# The OpenID provider the end-to-end tests run as ID-porten (npm, pinned in its lock file).
+IDPORTEN := e2e/idporten
+IDPORTEN_STAMP := $(IDPORTEN)/node_modules/.package-lock.json
 
 export FLASK_APP := app:create_app
 
-.PHONY: run test test-unit test-e2e bench lint venv translations messages chromium demo-reset clean
+.PHONY: run test test-unit test-e2e bench lint venv translations messages chromium idporten demo-reset clean
 
 run: venv translations
 	@mkdir -p instance
@@ -27,13 +30,13 @@ run: venv translations
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
 		--access-logfile - 'app:create_app()'
 
-test: venv translations chromium
+test: venv translations chromium idporten
 	$(BIN)/python -m pytest
 
 test-unit: venv translations
 	$(BIN)/python -m pytest tests
 
-test-e2e: venv translations chromium
+test-e2e: venv translations chromium idporten
 	$(BIN)/python -m pytest e2e
 
 # Speed (QUALITY.md): medians over rounds, on SQLite, or on PostgreSQL when DATABASE_URL says so.
@@ -62,6 +65,14 @@ messages: venv
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
 		--no-wrap --ignore-obsolete
 
+# npm ci installs exactly the locked versions, again whenever the lock file changes.
+idporten: $(IDPORTEN_STAMP)
+
+$(IDPORTEN_STAMP): $(IDPORTEN)/package.json $(IDPORTEN)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: the end-to-end tests need Node.js 18.12 or later"; exit 1; }
+	cd $(IDPORTEN) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 chromium:
 	@if [ -x "$(CHROMIUM)" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -73,5 +84,5 @@ chromium:
 	fi
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(IDPORTEN)/node_modules
 	find . -name '*.mo' -delete

@@ -15,6 +15,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 # The user interface's languages, the default first: bokmål, nynorsk, English.
 LANGUAGES = ("nb", "nn", "en")
+# How the client authenticates at the provider's token endpoint (ID-porten recommends the last).
+PRIVATE_KEY_JWT = "private_key_jwt"
+TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT)
+# Host names answered in development and tests when TRUSTED_HOSTS is not set.
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -27,6 +32,13 @@ def _flag(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(name: str, default: tuple[str, ...] = ()) -> list[str]:
+    value = _env(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def database_url(raw: str | None) -> str:
@@ -52,6 +64,10 @@ class Config:
         self.SECRET_KEY = _env("SECRET_KEY", "development-only-secret" if dev else None)
         self.SQLALCHEMY_DATABASE_URI = database_url(_env("DATABASE_URL"))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+        # Host names this deployment answers to; a request for any other gets 400, so no
+        # link or redirect address is ever built from a Host header someone else chose.
+        self.TRUSTED_HOSTS = _list("TRUSTED_HOSTS", LOCAL_HOSTS if dev else ())
 
         # Babel: bokmål by default, times shown in Europe/Oslo.
         self.BABEL_DEFAULT_LOCALE = LANGUAGES[0]
@@ -97,10 +113,18 @@ class Config:
         self.OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID", "hjemmedialog" if dev else None)
         self.OIDC_CLIENT_SECRET = _env("OIDC_CLIENT_SECRET", "dev-client-secret" if dev else None)
         self.OIDC_TOKEN_AUTH_METHOD = _env("OIDC_TOKEN_AUTH_METHOD", "client_secret_post")
-        self.OIDC_SCOPE = _env("OIDC_SCOPE", "openid profile")
+        # private_key_jwt: the client's private key (PEM) and the key id registered for it.
+        self.OIDC_CLIENT_KEY_PATH = _env("OIDC_CLIENT_KEY_PATH")
+        self.OIDC_CLIENT_KEY_ID = _env("OIDC_CLIENT_KEY_ID")
+        self.OIDC_SCOPE = _env("OIDC_SCOPE", "openid")
         self.OIDC_REQUIRED_ACR = _env("OIDC_REQUIRED_ACR", "idporten-loa-high")
         self.OIDC_REDIRECT_URI = _env("OIDC_REDIRECT_URI")
+        self.OIDC_POST_LOGOUT_REDIRECT_URI = _env("OIDC_POST_LOGOUT_REDIRECT_URI")
         self.OIDC_HTTP_TIMEOUT = float(_env("OIDC_HTTP_TIMEOUT", "10"))
+        # The provider's discovery document and keys are fetched again after this long,
+        # and the keys also at once when a signature does not verify (at most this often).
+        self.OIDC_CACHE_SECONDS = float(_env("OIDC_CACHE_SECONDS", "3600"))
+        self.OIDC_KEY_REFRESH_SECONDS = float(_env("OIDC_KEY_REFRESH_SECONDS", "10"))
         self.DEV_IDP_KEY_PATH = _env("DEV_IDP_KEY_PATH", str(INSTANCE_DIR / "dev-idp-key.pem"))
 
         # Notices: e-mail through SMTP when SMTP_HOST is set, SMS through an HTTP provider
@@ -124,17 +148,33 @@ class Config:
         self.NOTICE_BACKOFF_MAX_SECONDS = float(_env("NOTICE_BACKOFF_MAX_SECONDS", "3600"))
 
     def validate(self) -> None:
-        missing = [
-            name
-            for name in ("SECRET_KEY", "OIDC_ISSUER", "OIDC_CLIENT_ID")
-            if not getattr(self, name)
-        ]
+        """Refuse to start with settings that are missing, unknown or unsafe."""
+        required = ["SECRET_KEY", "OIDC_ISSUER", "OIDC_CLIENT_ID"]
+        if not self.DEVELOPMENT_LIKE:
+            required.append("TRUSTED_HOSTS")
+        if self.OIDC_TOKEN_AUTH_METHOD == PRIVATE_KEY_JWT:
+            required += ["OIDC_CLIENT_KEY_PATH", "OIDC_CLIENT_KEY_ID"]
+        missing = [name for name in required if not getattr(self, name)]
         if missing:
             raise RuntimeError(
                 "Missing configuration: "
                 + ", ".join(missing)
                 + f" (APP_ENV={self.APP_ENV}); see README.md, Configuration."
             )
+        if self.OIDC_TOKEN_AUTH_METHOD not in TOKEN_AUTH_METHODS:
+            raise RuntimeError(
+                f"OIDC_TOKEN_AUTH_METHOD must be one of {', '.join(TOKEN_AUTH_METHODS)}, "
+                f"not {self.OIDC_TOKEN_AUTH_METHOD!r}"
+            )
+        if self.APP_ENV == "production":
+            switches = ("DEV_IDP_ENABLED", "NOTICE_DEV_SINK")
+            unsafe = [name for name in switches if getattr(self, name)]
+            if unsafe:
+                raise RuntimeError(
+                    ", ".join(unsafe) + " cannot be switched on with APP_ENV=production: the "
+                    "test identity provider lets anyone log in as anyone, and /dev/outbox "
+                    "shows every notice"
+                )
 
 
 class ProductionConfig(Config):

@@ -156,18 +156,12 @@ def device(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture(scope="module")
-def server(
-    device: str, demo_database: DemoDatabase, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def live_server(
+    env: dict[str, str], port: int, tmp: Path, *, workers: int = 2
 ) -> Iterator[LiveServer]:
-    tmp = tmp_path_factory.mktemp("server")
-    port = free_port()
+    """The app under gunicorn on 127.0.0.1:port with `env`, until the block ends."""
     url = f"http://127.0.0.1:{port}"
-    env = _base_env(demo_database.tmp) | {
-        "DATABASE_URL": demo_database.copy(),
-        "PORT": str(port),
-        "OIDC_ISSUER": f"{url}/dev-idp",
-    }
     log = (tmp / "gunicorn.log").open("wb")
     process = subprocess.Popen(
         [
@@ -177,7 +171,7 @@ def server(
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(workers),
             "--threads",
             "4",
             "app:create_app()",
@@ -199,16 +193,37 @@ def server(
         process.wait()
         log.close()
         raise RuntimeError((tmp / "gunicorn.log").read_text())
-    # The notice worker, as `make run` starts it beside the web server.
-    worker = start_worker(env, tmp / "worker.log")
-    yield LiveServer(url, env["DATABASE_URL"], process)
-    for running in (worker, process):
-        running.terminate()
+    try:
+        yield LiveServer(url, env["DATABASE_URL"], process)
+    finally:
+        process.terminate()
         try:
-            running.wait(timeout=10)
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            running.kill()
-    log.close()
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(
+    device: str, demo_database: DemoDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    tmp = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = _base_env(demo_database.tmp) | {
+        "DATABASE_URL": demo_database.copy(),
+        "PORT": str(port),
+        "OIDC_ISSUER": f"http://127.0.0.1:{port}/dev-idp",
+    }
+    with live_server(env, port, tmp) as running:
+        # The notice worker, as `make run` starts it beside the web server.
+        worker = start_worker(env, tmp / "worker.log")
+        yield running
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 @pytest.fixture(scope="session")

@@ -112,7 +112,7 @@ def demo(db: Session, app: Flask) -> dict[str, object]:
 @pytest.fixture
 def idp(app: Flask) -> Iterator[responses.RequestsMock]:
     """Route the client's HTTP calls to the provider into the app itself."""
-    app.extensions["oidc_client"].server_metadata.clear()
+    app.extensions["oidc"].provider.forget()
     server = app.test_client()
 
     def forward(request):
@@ -134,4 +134,4 @@ def idp(app: Flask) -> Iterator[responses.RequestsMock]:
         for method in ("GET", "POST"):
             mock.add_callback(method, re.compile(r"http://idp\.test/.*"), callback=forward)
         yield mock
-    app.extensions["oidc_client"].server_metadata.clear()
+    app.extensions["oidc"].provider.forget()

@@ -29,6 +29,11 @@ class LoginSession(IdMixin, Base):
     auth_method: Mapped[str] = mapped_column(sa.String(20))  # oidc, password, passkey
     acr: Mapped[str | None] = mapped_column(sa.String(50))
     id_token: Mapped[str | None] = mapped_column(sa.Text)  # for RP-initiated log-out
+    # Who vouched for a resident's log-in and which of its sessions it was: the provider
+    # ends the session by (issuer, sid) or every session of a subject by (issuer, sub).
+    oidc_issuer: Mapped[str | None] = mapped_column(sa.String(300))
+    oidc_sid: Mapped[str | None] = mapped_column(sa.String(255))
+    oidc_sub: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -36,6 +41,8 @@ class LoginSession(IdMixin, Base):
 
     __table_args__ = (
         sa.CheckConstraint("(person_id IS NULL) <> (staff_id IS NULL)", name="one_principal"),
+        sa.Index("ix_login_session_oidc_sid", "oidc_issuer", "oidc_sid"),
+        sa.Index("ix_login_session_oidc_sub", "oidc_issuer", "oidc_sub"),
     )
 
     person: Mapped[Person | None] = relationship(foreign_keys=[person_id], lazy="raise_on_sql")

@@ -11,7 +11,13 @@ from app.clock import utcnow
 from app.extensions import db, login_manager
 from app.models import LoginSession, Person, StaffAccount
 from app.security.actor import Actor, Anonymous
-from app.services.sessions import EndReason, session_end, session_resolve, session_start
+from app.services.sessions import (
+    EndReason,
+    ProviderSession,
+    session_end,
+    session_resolve,
+    session_start,
+)
 
 END_MESSAGES = {
     EndReason.IDLE: _l(
@@ -20,6 +26,12 @@ END_MESSAGES = {
     EndReason.EXPIRED: _l("Your session has reached its time limit. Please log in again."),
     EndReason.DEACTIVATED: _l(
         "Your account has been deactivated. Ask your leader or the administrator if this is wrong."
+    ),
+    EndReason.FRONTCHANNEL: _l(
+        "You were logged out because your log-in with electronic ID ended. Please log in again."
+    ),
+    EndReason.BACKCHANNEL: _l(
+        "You were logged out because your log-in with electronic ID ended. Please log in again."
     ),
 }
 
@@ -54,6 +66,7 @@ def begin_login(
     auth_method: str,
     acr: str | None = None,
     id_token: str | None = None,
+    provider_session: ProviderSession | None = None,
     active_unit_id: int | None = None,
 ) -> Actor:
     """A fresh session for every log-in: the old one ends and the cookie is emptied."""
@@ -72,6 +85,7 @@ def begin_login(
         auth_method=auth_method,
         acr=acr,
         id_token=id_token,
+        provider_session=provider_session,
         active_unit_id=active_unit_id,
     )
     actor = Actor(login, token)

@@ -23,6 +23,18 @@ class EndReason:
     EXPIRED = "expired"
     REPLACED = "replaced"
     DEACTIVATED = "deactivated"
+    # The identity provider ended its session (OpenID Connect front- or back-channel log-out).
+    FRONTCHANNEL = "frontchannel"
+    BACKCHANNEL = "backchannel"
+
+
+@dataclass(frozen=True)
+class ProviderSession:
+    """Which session at the identity provider a resident's log-in came from."""
+
+    issuer: str
+    sid: str | None
+    sub: str | None
 
 
 def token_hash(token: str) -> str:
@@ -38,6 +50,7 @@ def session_start(
     auth_method: str,
     acr: str | None = None,
     id_token: str | None = None,
+    provider_session: ProviderSession | None = None,
     active_unit_id: int | None = None,
 ) -> tuple[LoginSession, str]:
     """A new server-side session; returns it and the token the browser keeps."""
@@ -51,6 +64,9 @@ def session_start(
         auth_method=auth_method,
         acr=acr,
         id_token=id_token,
+        oidc_issuer=provider_session.issuer if provider_session else None,
+        oidc_sid=provider_session.sid if provider_session else None,
+        oidc_sub=provider_session.sub if provider_session else None,
         active_unit_id=active_unit_id,
         created_at=now,
         last_seen_at=now,
@@ -66,6 +82,35 @@ def session_end(session: Session, login: LoginSession, *, now: datetime, reason:
         login.end_reason = reason
         login.id_token = None
         session.flush()
+
+
+def sessions_end_by_provider(
+    session: Session,
+    *,
+    issuer: str,
+    sid: str | None = None,
+    sub: str | None = None,
+    now: datetime,
+    reason: str,
+) -> int:
+    """End the live sessions the provider names: by its session id, or every one of a subject.
+
+    With both, a session must match both. Returns how many sessions ended.
+    """
+    if not sid and not sub:
+        raise ValueError("the provider names a session (sid) or a subject (sub)")
+    conditions = [
+        LoginSession.oidc_issuer == issuer,
+        LoginSession.ended_at.is_(None),
+    ]
+    if sid:
+        conditions.append(LoginSession.oidc_sid == sid)
+    if sub:
+        conditions.append(LoginSession.oidc_sub == sub)
+    logins = session.scalars(sa.select(LoginSession).where(*conditions)).all()
+    for login in logins:
+        session_end(session, login, now=now, reason=reason)
+    return len(logins)
 
 
 @dataclass(frozen=True)

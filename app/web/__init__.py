@@ -8,8 +8,9 @@ from pathlib import Path
 
 from flask import Flask, current_app, g, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.wrappers import Response
 
 from app.database import durable_writes_pending
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.register_error_handler(AccessDenied, _access_denied)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(SecurityError, _untrusted_host)
     # Unhandled exceptions: Flask logs them (and propagates in debug and tests), then
     # answers with a 500 InternalServerError, which _http_error renders.
     app.register_error_handler(HTTPException, _http_error)
@@ -109,6 +111,12 @@ def _access_denied(error: AccessDenied) -> Response:
 def _csrf_error(error: CSRFError) -> Response:
     db.session.rollback()
     return render("errors/400_csrf.html", status=400)
+
+
+def _untrusted_host(error: SecurityError) -> Response:
+    """A Host outside TRUSTED_HOSTS: no page, since no address may be built from it."""
+    db.session.rollback()
+    return Response(_("The request was not accepted"), status=400, mimetype="text/plain")
 
 
 def _http_error(error: HTTPException) -> Response:

@@ -1,7 +1,7 @@
 """Failed log-ins counted in the database, shared by every process and machine.
 
 Revision ID: 0005_throttle
-Revises: 0001
+Revises: 0002_oidc
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_throttle"
-down_revision = "0001"
+down_revision = "0002_oidc"
 branch_labels = None
 depends_on = None
 

@@ -1,85 +1,39 @@
 """Residents' log-in through OpenID Connect: the happy path and every refusal.
 
-The identity provider here is a stand-in served by `responses`, so each test controls
-exactly what the provider answers; the test identity provider itself is tested end to
-end in tests/web/test_dev_idp.py and e2e/.
+The identity provider here is a stand-in served by `responses` (tests/security/oidc_support.py),
+so each test controls exactly what the provider answers; the test identity provider itself
+is tested end to end in tests/web/test_dev_idp.py, and a real, certified provider in
+e2e/test_idporten.py.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import date
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import pytest
-import responses
+import requests
 import sqlalchemy as sa
 from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import ECKey, RSAKey
 
 from app.models import LoginSession, UsageAction, UsageLogEntry
+from app.security.oidc import OidcClient
 from tests import factories
-
-ISSUER = "http://idp.test/dev-idp"
-CLIENT_ID = "hjemmedialog"
-KEY = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True)
-OTHER_KEY = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True)
-
-
-@pytest.fixture
-def provider(app):
-    """A mocked provider: discovery, JWKS and a token endpoint the test fills in."""
-    app.extensions["oidc_client"].server_metadata.clear()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.get(
-            f"{ISSUER}/.well-known/openid-configuration",
-            json={
-                "issuer": ISSUER,
-                "authorization_endpoint": f"{ISSUER}/authorize",
-                "token_endpoint": f"{ISSUER}/token",
-                "jwks_uri": f"{ISSUER}/jwks",
-                "id_token_signing_alg_values_supported": ["RS256"],
-            },
-        )
-        mock.get(f"{ISSUER}/jwks", json=KeySet([KEY]).as_dict(private=False))
-        yield mock
-    app.extensions["oidc_client"].server_metadata.clear()
-
-
-def start(client) -> dict[str, str]:
-    response = client.get("/auth/login")
-    assert response.status_code == 302
-    location = urlsplit(response.location)
-    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{ISSUER}/authorize"
-    return {k: v[0] for k, v in parse_qs(location.query).items()}
-
-
-def id_token(pid: str, nonce: str, *, acr="idporten-loa-high", key=KEY, kid=None, **extra) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "aud": CLIENT_ID,
-        "sub": "pairwise-sub",
-        "pid": pid,
-        "acr": acr,
-        "nonce": nonce,
-        "iat": now,
-        "exp": now + 120,
-        **extra,
-    }
-    return jwt.encode({"alg": "RS256", "kid": kid or key.kid}, claims, key)
-
-
-def answer_token(provider, token: str) -> None:
-    provider.post(
-        f"{ISSUER}/token",
-        json={
-            "access_token": "at",
-            "token_type": "Bearer",
-            "expires_in": 120,
-            "id_token": token,
-        },
-    )
+from tests.security.oidc_support import (
+    CLIENT_ID,
+    DISCOVERY,
+    ISSUER,
+    JWKS,
+    KEY,
+    OTHER_KEY,
+    REPLACED_KEY,
+    answer_token,
+    id_token,
+    log_in,
+    start,
+)
 
 
 def sessions(db) -> int:
@@ -217,14 +171,11 @@ def test_token_endpoint_error_is_refused(client, db, provider):
     assert_refused(response, db, "avviste innloggingen")
 
 
-def test_provider_down_gives_a_clear_page(client, db, app):
-    app.extensions["oidc_client"].server_metadata.clear()
-    with responses.RequestsMock() as mock:
-        mock.get(f"{ISSUER}/.well-known/openid-configuration", status=503)
-        response = client.get("/auth/login")
+def test_provider_down_gives_a_clear_page(client, db, provider):
+    provider.up = False
+    response = client.get("/auth/login")
     assert response.status_code == 503
     assert "ikke tilgjengelig" in response.get_data(as_text=True)
-    app.extensions["oidc_client"].server_metadata.clear()
 
 
 def test_state_cannot_be_replayed(client, db, provider):
@@ -241,3 +192,195 @@ def _csrf(client) -> str:
     from tests.support import csrf_token
 
     return csrf_token(client, "/messages")
+
+
+# --- what ID-porten asks of a client (issue 9, section 3) ------------------------------
+
+
+def test_only_the_openid_scope_is_asked_for_by_default(client, provider):
+    assert start(client)["scope"] == "openid"
+
+
+def test_log_in_remembers_the_providers_issuer_session_and_subject(client, db, provider):
+    kari = factories.person(db, "Kari")
+    log_in(client, provider, kari.fodselsnummer, sid="sid-kari", sub="sub-kari")
+    login = db.scalars(sa.select(LoginSession)).one()
+    assert (login.oidc_issuer, login.oidc_sid, login.oidc_sub) == (ISSUER, "sid-kari", "sub-kari")
+
+
+@pytest.mark.parametrize(
+    "claims", [{"sid": "s" * 256}, {"sid": "sid\x00"}, {"sub": ""}], ids=["long", "NUL", "empty"]
+)
+def test_an_id_token_with_an_unusable_sid_or_sub_is_refused(client, db, provider, claims):
+    kari = factories.person(db, "Kari")
+    params = start(client)
+    answer_token(provider, id_token(kari.fodselsnummer, params["nonce"], **claims))
+    response = client.get(f"/auth/callback?code=abc&state={params['state']}")
+    assert_refused(response, db, "kunne ikke bekreftes")
+
+
+def test_an_answer_naming_another_issuer_is_refused_before_the_code_is_used(client, db, provider):
+    """RFC 9207: a mix-up with another provider this browser uses is caught at once."""
+    kari = factories.person(db, "Kari")
+    params = start(client)
+    answer_token(provider, id_token(kari.fodselsnummer, params["nonce"]))
+    response = client.get(
+        f"/auth/callback?code=abc&state={params['state']}&iss=https://evil.example"
+    )
+    assert_refused(response, db, "kunne ikke bekreftes")
+    assert provider.fetched(f"{ISSUER}/token") == 0
+
+
+def test_an_answer_without_iss_is_refused_when_the_provider_promises_one(client, db, provider):
+    provider.metadata["authorization_response_iss_parameter_supported"] = True
+    kari = factories.person(db, "Kari")
+    params = start(client)
+    answer_token(provider, id_token(kari.fodselsnummer, params["nonce"]))
+    response = client.get(f"/auth/callback?code=abc&state={params['state']}")
+    assert_refused(response, db, "kunne ikke bekreftes")
+
+
+def test_an_answer_with_the_providers_iss_is_accepted(client, db, provider):
+    provider.metadata["authorization_response_iss_parameter_supported"] = True
+    kari = factories.person(db, "Kari")
+    log_in(client, provider, kari.fodselsnummer)
+    assert client.get("/messages").status_code == 200
+
+
+def test_a_discovery_document_for_another_issuer_is_not_used(client, db, provider):
+    provider.metadata["issuer"] = "https://evil.example"
+    response = client.get("/auth/login")
+    assert response.status_code == 503
+    assert "ikke tilgjengelig" in response.get_data(as_text=True)
+
+
+def _log_in_once_more(client, db, provider, pid, **token_options):
+    from tests.support import csrf_token
+
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/auth/logged-out")})
+    params = start(client)
+    answer_token(provider, id_token(pid, params["nonce"], **token_options))
+    return client.get(f"/auth/callback?code=abc&state={params['state']}")
+
+
+def test_a_key_replaced_under_the_same_kid_works_after_one_refresh(client, db, provider):
+    kari = factories.person(db, "Kari")
+    log_in(client, provider, kari.fodselsnummer)  # the old key is now cached
+    provider.keys = [REPLACED_KEY]  # the provider replaces it, keeping the key id
+    provider.tick(60)
+    response = _log_in_once_more(client, db, provider, kari.fodselsnummer, key=REPLACED_KEY)
+    assert response.status_code == 302 and response.location == "/messages"
+    assert provider.fetched(JWKS) == 2
+
+
+def test_a_new_key_id_is_fetched_at_once(client, db, provider):
+    kari = factories.person(db, "Kari")
+    log_in(client, provider, kari.fodselsnummer)
+    provider.keys = [OTHER_KEY, KEY]
+    provider.tick(60)
+    response = _log_in_once_more(client, db, provider, kari.fodselsnummer, key=OTHER_KEY)
+    assert response.status_code == 302 and response.location == "/messages"
+    assert provider.fetched(JWKS) == 2
+
+
+def test_bad_signatures_fetch_the_keys_again_at_most_every_few_seconds(client, db, provider):
+    kari = factories.person(db, "Kari")
+    log_in(client, provider, kari.fodselsnummer)
+    forged = {"key": OTHER_KEY, "kid": KEY.kid}
+    for _ in range(3):
+        provider.tick(1)
+        response = _log_in_once_more(client, db, provider, kari.fodselsnummer, **forged)
+        assert response.status_code == 400
+    assert provider.fetched(JWKS) == 1  # all three within OIDC_KEY_REFRESH_SECONDS
+    provider.tick(30)
+    assert _log_in_once_more(client, db, provider, kari.fodselsnummer, **forged).status_code == 400
+    assert provider.fetched(JWKS) == 2
+
+
+def test_discovery_and_keys_are_cached_and_fetched_again_after_the_cache_time(
+    app, client, db, provider
+):
+    kari = factories.person(db, "Kari")
+    log_in(client, provider, kari.fodselsnummer)
+    provider.tick(app.config["OIDC_CACHE_SECONDS"] - 1)
+    assert _log_in_once_more(client, db, provider, kari.fodselsnummer).status_code == 302
+    assert (provider.fetched(DISCOVERY), provider.fetched(JWKS)) == (1, 1)
+    provider.tick(2)
+    assert _log_in_once_more(client, db, provider, kari.fodselsnummer).status_code == 302
+    assert (provider.fetched(DISCOVERY), provider.fetched(JWKS)) == (2, 2)
+
+
+def test_the_cached_documents_are_used_while_the_provider_cannot_be_reached(
+    app, client, db, provider
+):
+    kari = factories.person(db, "Kari")
+    log_in(client, provider, kari.fodselsnummer)
+    provider.tick(app.config["OIDC_CACHE_SECONDS"] + 1)
+    provider.up = False  # discovery and keys fail; the token endpoint still answers
+    assert _log_in_once_more(client, db, provider, kari.fodselsnummer).status_code == 302
+
+
+def _client_key(tmp_path, kind: str):
+    key = RSAKey.generate_key(2048) if kind == "RS256" else ECKey.generate_key("P-256")
+    path = tmp_path / "client-key.pem"
+    path.write_bytes(key.as_pem(private=True))
+    return key, path
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256"])
+def test_private_key_jwt_signs_a_fresh_short_assertion_for_the_issuer(
+    app, client, db, provider, monkeypatch, tmp_path, alg
+):
+    """ID-porten's recommended client authentication; it answered 500 on every log-in."""
+    key, path = _client_key(tmp_path, alg)
+    settings = {
+        **app.config,
+        "OIDC_TOKEN_AUTH_METHOD": "private_key_jwt",
+        "OIDC_CLIENT_KEY_PATH": str(path),
+        "OIDC_CLIENT_KEY_ID": "hjemmedialog-2026",
+    }
+    oidc = OidcClient(settings)
+    oidc.provider.clock = provider.cache.clock
+    monkeypatch.setitem(app.extensions, "oidc", oidc)
+    kari = factories.person(db, "Kari")
+    log_in(client, provider, kari.fodselsnummer)
+    assert client.get("/messages").status_code == 200
+    assert _log_in_once_more(client, db, provider, kari.fodselsnummer).status_code == 302
+
+    assertions = []
+    for call in provider.calls:
+        if call.request.url == f"{ISSUER}/token":
+            body = parse_qs(call.request.body)
+            assert "client_secret" not in body and "Authorization" not in call.request.headers
+            assert body["client_assertion_type"] == [
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            ]
+            assertions.append(jwt.decode(body["client_assertion"][0], key, algorithms=[alg]))
+    assert len(assertions) == 2
+    for assertion in assertions:
+        assert assertion.header["kid"] == "hjemmedialog-2026" and assertion.header["alg"] == alg
+        claims = assertion.claims
+        assert claims["iss"] == claims["sub"] == CLIENT_ID
+        assert claims["aud"] == ISSUER
+        assert 0 < claims["exp"] - claims["iat"] <= 120
+    assert assertions[0].claims["jti"] != assertions[1].claims["jti"]
+
+
+def test_a_token_endpoint_that_cannot_be_reached_gives_a_clear_page(client, db, provider):
+    params = start(client)
+    provider.post(f"{ISSUER}/token", body=requests.ConnectionError("refused"))
+    response = client.get(f"/auth/callback?code=abc&state={params['state']}")
+    assert response.status_code == 400
+    assert "ikke tilgjengelig" in response.get_data(as_text=True)
+    assert sessions(db) == 0
+
+
+def test_keys_that_cannot_be_read_give_a_clear_page(client, db, provider):
+    kari = factories.person(db, "Kari")
+    params = start(client)
+    provider.keys = []
+    provider.mock.replace("GET", JWKS, json={"keys": "nonsense"})
+    answer_token(provider, id_token(kari.fodselsnummer, params["nonce"]))
+    response = client.get(f"/auth/callback?code=abc&state={params['state']}")
+    assert response.status_code == 400
+    assert "ikke tilgjengelig" in response.get_data(as_text=True)

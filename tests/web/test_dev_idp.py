@@ -160,3 +160,60 @@ def test_person_field_accepts_numbers_with_spaces(client, db, idp):
         "/dev-idp/authorize", data=hidden_fields(page.get_data(as_text=True)) | {"pid": spaced}
     )
     assert back.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"client_secret": "hemmelig-æøå"},
+        {"client_id": "hjemmedialog-å"},
+        {"client_id": "ÅØÆ", "client_secret": "\u202esnudd"},
+    ],
+    ids=["secret", "client id", "both"],
+)
+def test_non_ascii_client_credentials_are_refused_not_a_500(client, db, idp, credentials):
+    code, params = _grant(client, db, idp, verifier="v" * 50)
+    response = _token(client, code, params, **credentials)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+    # The code was not used up by the refused attempt.
+    assert _token(client, code, params).status_code == 200
+
+
+def test_non_ascii_basic_credentials_are_refused_not_a_500(client, db, idp):
+    code, params = _grant(client, db, idp, verifier="v" * 50)
+    basic = base64.b64encode("hjemmedialog:hemmelig-æøå".encode()).decode()
+    body = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": params["redirect_uri"],
+        "code_verifier": "v" * 50,
+    }
+    response = client.post("/dev-idp/token", data=body, headers={"Authorization": f"Basic {basic}"})
+    assert response.status_code == 401
+
+
+def test_a_non_ascii_code_challenge_never_matches(client, db, idp):
+    kari = factories.person(db, "Kari")
+    params = authorize_params(client) | {"code_challenge": "å" * 43}
+    page = client.get("/dev-idp/authorize?" + urlencode(params))
+    fields = hidden_fields(page.get_data(as_text=True)) | {"pid": kari.fodselsnummer}
+    back = client.post("/dev-idp/authorize", data=fields)
+    code = parse_qs(urlsplit(back.location).query)["code"][0]
+    response = _token(client, code, params)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_grant"
+
+
+def test_the_test_provider_names_itself_in_the_answer_and_gives_a_session_id(client, db, idp):
+    """What the client now checks (RFC 9207 `iss`) and keeps (`sid`) for log-out."""
+    doc = client.get("/dev-idp/.well-known/openid-configuration").get_json()
+    assert doc["authorization_response_iss_parameter_supported"] is True
+    kari = factories.person(db, "Kari", "Nordmann")
+    page = client.get("/dev-idp/authorize?" + urlencode(authorize_params(client)))
+    fields = hidden_fields(page.get_data(as_text=True)) | {"pid": kari.fodselsnummer}
+    back = client.post("/dev-idp/authorize", data=fields)
+    assert parse_qs(urlsplit(back.location).query)["iss"] == [ISSUER]
+    client.get(back.location.replace("http://localhost", ""))
+    login = db.scalars(sa.select(LoginSession)).one()
+    assert login.oidc_issuer == ISSUER and login.oidc_sid

@@ -168,6 +168,17 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ),
     ("auth.logout", "POST"): (post("/auth/logout"), everyone(303)),
     ("auth.logged_out", "GET"): (get("/auth/logged-out"), everyone(200)),
+    # The identity provider ends its sessions: anyone may ask, only the named session
+    # ends (a front-channel request for an unknown sid ends nothing), and a logout token
+    # must be signed by the provider.
+    ("auth.frontchannel_logout", "GET"): (
+        get("/auth/frontchannel-logout?iss=http://idp.test/dev-idp&sid=no-such-session"),
+        everyone(200),
+    ),
+    ("auth.backchannel_logout", "POST"): (
+        post("/auth/backchannel-logout", logout_token="not.a.token"),
+        everyone(400),
+    ),
     ("auth.staff_login", "GET"): (
         get("/staff/login"),
         table(anonymous=200, residents=200, staff=302),

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+import logging
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.extensions import db
+from app.extensions import csrf, db
 from app.models import UsageAction
 from app.security import login_limits, oidc
 from app.security.login import begin_login, end_login
@@ -18,12 +30,15 @@ from app.services.audit import usage_log_add
 from app.services.consent import consent_give, is_digitally_active
 from app.services.people import contact_language_set
 from app.services.register import InvalidFodselsnummer, fodselsnummer_validate
+from app.services.sessions import EndReason, ProviderSession, sessions_end_by_provider
 from app.services.staff_auth import staff_authenticate
 from app.web.auth.forms import ConsentForm, LanguageForm, StaffLoginForm
+from app.web.headers import allow_framing_by, remember_form_target
 from app.web.htmx import render
 from app.web.utils import safe_next
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("hjemmedialog.auth")
 
 LOGIN_FAILURES = {
     "bad_state": _l(
@@ -78,7 +93,7 @@ def login() -> Response:
         "auth.callback", _external=True
     )
     try:
-        return oidc.start(redirect_uri, locale=session.get("lang") or "nb")
+        return redirect(oidc.start(redirect_uri, locale=session.get("lang") or "nb"))
     except oidc.LoginFailed as failure:
         return _login_failed(failure.code, status=503)
 
@@ -87,7 +102,7 @@ def login() -> Response:
 def callback() -> Response:
     try:
         login_limits.resident_check(db.session, utcnow())
-        verified = oidc.finish()
+        verified = oidc.finish(request.args)
     except login_limits.LoginBlocked as blocked:
         return _blocked(blocked)
     except oidc.LoginFailed as failure:
@@ -103,7 +118,16 @@ def callback() -> Response:
         return _login_failed("not_in_register")
 
     next_url = session.get("login_next") or ""
-    begin_login(person=person, auth_method="oidc", acr=verified.acr, id_token=verified.id_token)
+    begin_login(
+        person=person,
+        auth_method="oidc",
+        acr=verified.acr,
+        id_token=verified.id_token,
+        provider_session=ProviderSession(verified.issuer, verified.sid, verified.sub),
+    )
+    # The log-out form on the resident's pages leads on to the provider's end-session page.
+    for origin in oidc.client().origins("end_session_endpoint"):
+        remember_form_target(origin)
     usage_log_add(
         db.session,
         subject_person_id=person.id,
@@ -144,10 +168,68 @@ def logout() -> Response:
     end_login()
     after = url_for("auth.logged_out", _external=True)
     if was_resident:
-        provider_logout = oidc.logout_url(id_token, after)
+        provider_logout = oidc.logout_url(
+            id_token, current_app.config["OIDC_POST_LOGOUT_REDIRECT_URI"] or after
+        )
         if provider_logout:
             return redirect(provider_logout, code=303)
     return redirect(after, code=303)
+
+
+@bp.get("/auth/frontchannel-logout")
+def frontchannel_logout() -> Response:
+    """The provider ended its session and tells us in an iframe of its own page."""
+    client = oidc.client()
+    allow_framing_by(client.origins("issuer", "authorization_endpoint", "end_session_endpoint"))
+    try:
+        ended = client.front_channel_logout(request.args.get("iss"), request.args.get("sid"))
+    except oidc.LogoutRefused as refused:
+        log.warning("front-channel log-out refused: %s", refused)
+        return render("auth/frontchannel_logout.html", status=400, ended=False)
+    sessions_end_by_provider(
+        db.session,
+        issuer=ended.issuer,
+        sid=ended.sid,
+        now=utcnow(),
+        reason=EndReason.FRONTCHANNEL,
+    )
+    return render("auth/frontchannel_logout.html", ended=True)
+
+
+@bp.post("/auth/backchannel-logout")
+@csrf.exempt
+def backchannel_logout() -> Response:
+    """The provider ended its session and tells us server to server, with a logout token.
+
+    200 when the token is valid (whether or not a session was still live), 400 otherwise,
+    as OpenID Connect Back-Channel Logout 1.0 section 2.8 says.
+    """
+    token = request.form.get("logout_token", "")
+    try:
+        if not token:
+            raise oidc.LogoutRefused("no logout_token")
+        ended = oidc.client().verify_logout_token(token)
+    except oidc.LogoutRefused as refused:
+        log.warning("back-channel log-out refused: %s", refused)
+        return _backchannel_refused("The logout token was not accepted.")
+    except oidc.ProviderUnavailable as exc:
+        log.error("back-channel log-out failed, the provider's keys are unavailable: %s", exc)
+        return _backchannel_refused("The logout token could not be checked.")
+    sessions_end_by_provider(
+        db.session,
+        issuer=ended.issuer,
+        sid=ended.sid,
+        sub=ended.sub,
+        now=utcnow(),
+        reason=EndReason.BACKCHANNEL,
+    )
+    return Response(status=200)
+
+
+def _backchannel_refused(description: str) -> Response:
+    response = jsonify(error="invalid_request", error_description=description)
+    response.status_code = 400
+    return response
 
 
 @bp.get("/auth/logged-out")

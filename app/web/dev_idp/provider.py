@@ -135,10 +135,17 @@ def grant_issue(
     return code
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of any two texts (`hmac.compare_digest` refuses non-ASCII str)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def _pkce_matches(verifier: str, challenge: str) -> bool:
     digest = hashlib.sha256(verifier.encode("ascii", "ignore")).digest()
     expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    return hmac.compare_digest(expected, challenge)
+    return _same(expected, challenge)
 
 
 def token_exchange(
@@ -157,10 +164,7 @@ def token_exchange(
         form.get("client_id", ""),
         form.get("client_secret", ""),
     )
-    if not (
-        hmac.compare_digest(given_id or "", client_id)
-        and hmac.compare_digest(given_secret or "", client_secret)
-    ):
+    if not (_same(given_id or "", client_id) and _same(given_secret or "", client_secret)):
         raise ProviderError("invalid_client", "client authentication failed")
     if form.get("grant_type") != "authorization_code":
         raise ProviderError("unsupported_grant_type", "only authorization_code")
@@ -224,6 +228,7 @@ def discovery_document(issuer: str) -> dict[str, object]:
         "end_session_endpoint": f"{base}/endsession",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
+        "authorization_response_iss_parameter_supported": True,
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
