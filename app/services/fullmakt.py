@@ -153,6 +153,7 @@ def fullmakt_grant(
         valid_from=now,
         valid_to=end_of_day(valid_to) if valid_to else None,
         created_at=now,
+        approved_at=now,
         replaces_id=replaced[-1].id if replaced else None,
     )
     fullmakt.areas = areas
@@ -246,6 +247,7 @@ def fullmakt_assign(
         created_at=now,
         document_reference=reference,
         registered_by_staff_id=actor.staff.id,
+        approved_at=now,
     )
     session.add(fullmakt)
     session.flush()
