@@ -34,9 +34,13 @@ def open_gi_ny_fullmakt(page: Page, a11y: A11y, me: str) -> None:
     a11y.check(page)
 
 
-def search(page: Page, number: str) -> None:
+def search(page: Page, number: str, family_name: str) -> None:
     page.get_by_label("Fødselsnummer").fill(number)
+    page.get_by_label("Etternavn").fill(family_name)
     page.get_by_role("button", name="Søk").click()
+
+
+NO_MATCH = "Vi fant ingen som kan få fullmakt fra deg med det fødselsnummeret og etternavnet"
 
 
 def test_kari_gives_lise_a_fullmakt_and_ends_it(page: Page, a11y: A11y, browser, server, device):
@@ -44,14 +48,20 @@ def test_kari_gives_lise_a_fullmakt_and_ends_it(page: Page, a11y: A11y, browser,
     a11y.check(page)
     open_gi_ny_fullmakt(page, a11y, "Kari Nordmann")
 
-    search(page, KNUT)
-    expect(page.get_by_role("alert")).to_contain_text("18 år eller eldre")
+    # Under 18, a protected address, the wrong family name: one and the same answer, no name.
+    search(page, KNUT, "Knutsen")
+    expect(page.get_by_role("alert")).to_contain_text(NO_MATCH)
+    expect(page.get_by_role("alert")).not_to_contain_text("Knut")
     a11y.check(page, "Knut refused")
-    search(page, MARIT)
-    expect(page.get_by_role("alert")).to_contain_text("kan ikke få fullmakt")
-    a11y.check(page, "Marit refused")
+    search(page, MARIT, "Olsen")
+    expect(page.get_by_role("alert")).to_contain_text(NO_MATCH)
+    expect(page.get_by_role("alert")).not_to_contain_text("Marit")
+    search(page, LISE, "Nordmann")
+    expect(page.get_by_role("alert")).to_contain_text(NO_MATCH)
+    expect(page.get_by_label("Fødselsnummer")).to_have_value(LISE)  # nothing typed is lost
+    a11y.check(page, "Marit and Lise by the wrong name refused")
 
-    search(page, LISE)
+    search(page, LISE, "berg")
     expect(page.get_by_role("heading", level=1)).to_have_text("Fullmakt til Lise Berg")
     a11y.check(page)
     last_day = oslo_today() + timedelta(days=90)

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import FamilyRelation, Fullmakt, FullmaktArea, Person
+from app.models import FamilyRelation, Fullmakt, FullmaktArea, FullmaktKind, Person
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,18 @@ def fullmakt_lists(session: Session, person_id: int, now: datetime) -> FullmaktL
         given=[f for f in in_force if f.grantor_id == person_id],
         received=[f for f in in_force if f.grantee_id == person_id],
         history=[f for f in rows if f not in in_force],
+    )
+
+
+def ordinary_in_force(
+    grantor_id: int, grantee_id: int, now: datetime
+) -> sa.Select[tuple[Fullmakt]]:
+    """The ordinary fullmakt the grantor has given the grantee that is in force now, if any."""
+    return sa.select(Fullmakt).where(
+        Fullmakt.grantor_id == grantor_id,
+        Fullmakt.grantee_id == grantee_id,
+        Fullmakt.kind == FullmaktKind.ORDINARY,
+        Fullmakt.is_valid_at(now),
     )
 
 

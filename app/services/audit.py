@@ -45,6 +45,35 @@ def usage_log_add(
     return entry
 
 
+# Entries that stay even when the request's other writes are rolled back (session.info).
+DURABLE_ENTRIES = "usage_log_durable"
+
+
+def usage_log_add_durable(
+    session: Session,
+    *,
+    subject_person_id: int,
+    action: UsageAction,
+    at: datetime,
+    **values: object,
+) -> UsageLogEntry:
+    """An entry that is kept whatever the response: a refused request (422) rolls back its
+    writes, and the web layer then writes these again (`usage_log_durable_restore`)."""
+    row = {"subject_person_id": subject_person_id, "action": action, "at": at, **values}
+    session.info.setdefault(DURABLE_ENTRIES, []).append(row)
+    return usage_log_add(session, **row)  # type: ignore[arg-type]
+
+
+def usage_log_durable_restore(session: Session, *, rolled_back: bool) -> bool:
+    """After the request: write the durable entries again if its transaction was rolled
+    back (then the caller commits); forget them either way. Whether any were written."""
+    rows = session.info.pop(DURABLE_ENTRIES, [])
+    if rolled_back and rows:
+        usage_log_add_many(session, rows)
+        return True
+    return False
+
+
 def usage_log_if_acting_for_other(
     session: Session,
     actor: Actor,

@@ -8,7 +8,8 @@ not chain). Changing a fullmakt ends it and creates a new one. Access ends at on
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import unicodedata
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -20,16 +21,20 @@ from app.models import (
     FullmaktKind,
     Person,
     UsageAction,
+    UsageLogEntry,
 )
 from app.security import access
 from app.security.access import Scope, age_on
 from app.security.actor import Actor
-from app.services.audit import usage_log_add
+from app.services.audit import usage_log_add, usage_log_add_durable
 from app.services.register import InvalidFodselsnummer, fodselsnummer_validate
 
 GRANTOR_MIN_AGE = 16
 GRANTEE_MIN_AGE = 18
 DOCUMENT_MAX = 200
+# Gi ny fullmakt: searches of the register by fødselsnummer, per grantor (R11).
+SEARCH_LIMIT = 10
+SEARCH_WINDOW = timedelta(hours=1)
 
 
 class FullmaktRefused(Exception):
@@ -38,6 +43,14 @@ class FullmaktRefused(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class SearchLimited(FullmaktRefused):
+    """Too many searches lately; the next one is possible from `retry_at`."""
+
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__("search_limited")
+        self.retry_at = retry_at
 
 
 def grantee_refusal(grantor: Person, grantee: Person, today: date) -> str | None:
@@ -65,6 +78,80 @@ def grantor_refusal(grantor: Person, *, digitally_active: bool, today: date) -> 
 def end_of_day(day: date) -> datetime:
     """A fullmakt "until 31 May" lasts through that day in Oslo: it ends at midnight."""
     return oslo_day_bounds(day)[1]
+
+
+def name_key(name: str) -> str:
+    """A name compared as people write it: case, accents, hyphens and spaces do not matter
+    ("Nordmann-hansen" is "nordmann hansen"; "Ås" is "as"; ø and æ are letters of their own)."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(letters.replace("-", " ").casefold().split())
+
+
+def grantee_search(
+    session: Session,
+    actor: Actor,
+    *,
+    fodselsnummer: str,
+    family_name: str,
+    allow_synthetic: bool,
+    now: datetime,
+) -> Person:
+    """Gi ny fullmakt, someone else: the person with that fødselsnummer *and* family name,
+    if they may receive a fullmakt from the actor (R11: the register cannot be enumerated).
+
+    Every refusal about the person found (nobody, another name, under 18, protected
+    address, the actor themselves) is the same "no_match". Searches are limited per grantor
+    (SEARCH_LIMIT per SEARCH_WINDOW, counted in the usage log, so every process shares the
+    count), and each one is written to the grantor's own Logg over bruk, with the name only
+    when it was a match; the number is never stored. A number that is invalid by its check
+    digits looks nothing up, so it neither counts nor says more than "invalid".
+    """
+    grantor = _require_acting_as_oneself(actor)
+    today = oslo_today(now)
+    refusal = grantor_refusal(grantor, digitally_active=actor.digitally_active, today=today)
+    if refusal:
+        raise FullmaktRefused(refusal)
+    try:
+        number = fodselsnummer_validate(fodselsnummer, allow_synthetic=allow_synthetic)
+    except InvalidFodselsnummer as invalid:
+        if invalid.code != "synthetic":
+            raise FullmaktRefused("invalid_number") from None
+        number = None  # a test number where they are not allowed: nobody, like any other
+    if not name_key(family_name):
+        raise FullmaktRefused("family_name_missing")
+    recent = session.scalars(
+        sa.select(UsageLogEntry.at)
+        .where(
+            UsageLogEntry.subject_person_id == grantor.id,
+            UsageLogEntry.action == UsageAction.REGISTER_SEARCHED,
+            UsageLogEntry.at > now - SEARCH_WINDOW,
+        )
+        .order_by(UsageLogEntry.at)
+    ).all()
+    if len(recent) >= SEARCH_LIMIT:
+        raise SearchLimited(retry_at=recent[len(recent) - SEARCH_LIMIT] + SEARCH_WINDOW)
+    person = (
+        session.scalars(sa.select(Person).where(Person.fodselsnummer == number)).one_or_none()
+        if number
+        else None
+    )
+    match = (
+        person is not None
+        and name_key(person.family_name) == name_key(family_name)
+        and grantee_refusal(grantor, person, today) is None
+    )
+    usage_log_add_durable(
+        session,
+        subject_person_id=grantor.id,
+        action=UsageAction.REGISTER_SEARCHED,
+        actor_person_id=grantor.id,
+        detail=person.full_name if match else None,
+        at=now,
+    )
+    if not match:
+        raise FullmaktRefused("no_match")
+    return person
 
 
 def find_by_fodselsnummer(session: Session, value: str, *, allow_synthetic: bool) -> Person:

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.security.access import AccessDenied
+from app.services.audit import usage_log_durable_restore
 from app.web import filters, headers
 from app.web.htmx import render
 
@@ -61,11 +62,17 @@ def select_locale() -> str:
 
 
 def _finish_transaction(response: Response) -> Response:
-    """One commit per request: services flush, the request commits or rolls back."""
+    """One commit per request: services flush, the request commits or rolls back.
+
+    Usage-log entries written as durable (e.g. a refused register search, which still
+    counts towards the limit) are written again after a rollback, and committed."""
     if response.status_code < 400:
         db.session.commit()
+        usage_log_durable_restore(db.session, rolled_back=False)
     else:
         db.session.rollback()
+        if usage_log_durable_restore(db.session, rolled_back=True):
+            db.session.commit()
     return response
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.clock import OSLO
 from app.models import UsageAction, UsageLogEntry
 
 FULLMAKT_REFUSALS = {
@@ -24,6 +27,13 @@ FULLMAKT_REFUSALS = {
     ),
     "not_resident": _l("Only residents give a fullmakt."),
     "not_found": _l("We found no person with that fødselsnummer."),
+    # Gi ny fullmakt, someone else: one answer for every refusal about the person searched
+    # for, so that nobody learns from it who is in the register (R11).
+    "no_match": _l(
+        "We found nobody who can receive a fullmakt from you with that fødselsnummer and "
+        "family name. Check both, or contact the municipality."
+    ),
+    "family_name_missing": _l("Give the family name."),
     "invalid_number": _l("That is not a valid fødselsnummer. It has 11 digits."),
     "valid_to_past": _l("The last day cannot be in the past."),
     "no_areas": _l("Choose at least one area."),
@@ -44,8 +54,34 @@ SETTINGS_REFUSALS = {
 }
 
 
+# Refusals shown at a form field rather than in the summary above the form.
+FULLMAKT_REFUSAL_FIELDS = {
+    "invalid_number": "fodselsnummer",
+    "family_name_missing": "family_name",
+}
+
+
 def fullmakt_refusal(code: str) -> str:
     return str(FULLMAKT_REFUSALS.get(code, FULLMAKT_REFUSALS["not_found"]))
+
+
+def fullmakt_refusal_to_form(form, code: str) -> str | None:
+    """Put the refusal at its form field; otherwise return it for the summary."""
+    field = FULLMAKT_REFUSAL_FIELDS.get(code)
+    if field is not None and hasattr(form, field):
+        getattr(form, field).errors.append(fullmakt_refusal(code))
+        return None
+    return fullmakt_refusal(code)
+
+
+def search_limited(retry_at: datetime, limit: int) -> str:
+    """Gi ny fullmakt after too many searches: when the next one is possible."""
+    return _(
+        "You have searched %(limit)d times in the last hour. To protect everyone's "
+        "information, you can search again at %(time)s.",
+        limit=limit,
+        time=retry_at.astimezone(OSLO).strftime("%H:%M"),
+    )
 
 
 def settings_refusal(field: str, code: str) -> str:
@@ -98,6 +134,13 @@ def usage_text(entry: UsageLogEntry) -> str:
             grantee=entry.detail or "?",
             name=_("you") if you else who,
         )
+    if action is UsageAction.REGISTER_SEARCHED:
+        if entry.detail:
+            return _(
+                "You searched for a person to give a fullmakt to, and found %(name)s",
+                name=entry.detail,
+            )
+        return _("You searched for a person to give a fullmakt to, and found nobody")
     if action is UsageAction.SETTINGS_CHANGED:
         if you:
             return _("You changed your contact information and notices")

@@ -193,6 +193,116 @@ def test_the_search_says_not_found_and_nothing_more(db):
         )
 
 
+# --- Gi ny fullmakt: searching the register (R11) ------------------------------------------
+
+
+def search(db, actor, number, family_name, *, now=None, allow_synthetic=True):
+    return service.grantee_search(
+        db,
+        actor,
+        fodselsnummer=number,
+        family_name=family_name,
+        allow_synthetic=allow_synthetic,
+        now=now or utcnow(),
+    )
+
+
+def searches_logged(db, person):
+    return db.scalars(
+        sa.select(UsageLogEntry)
+        .where(
+            UsageLogEntry.subject_person_id == person.id,
+            UsageLogEntry.action == UsageAction.REGISTER_SEARCHED,
+        )
+        .order_by(UsageLogEntry.id)
+    ).all()
+
+
+def test_a_search_needs_the_number_and_the_family_name_written_any_way(db):
+    me = factories.person(db, "Kari")
+    lise = factories.person(db, "Lise", "Berg-Ås")
+    actor = actor_for(db, me)
+    for written in ("Berg-Ås", "berg-ås", "  BERG   ÅS ", "Berg As", "berg-as"):
+        assert search(db, actor, lise.fodselsnummer, written) == lise
+    with pytest.raises(FullmaktRefused, match="no_match"):
+        search(db, actor, lise.fodselsnummer, "Berg")
+    with pytest.raises(FullmaktRefused, match="family_name_missing"):
+        search(db, actor, lise.fodselsnummer, "  ")
+
+
+def test_every_refusal_about_the_person_is_the_same_no_match(db):
+    me = factories.person(db, "Kari", "Nordmann")
+    young = factories.person(db, "Knut", "Knutsen", born=years_ago(17))
+    hidden = factories.person(
+        db, "Marit", "Olsen", address_protection=AddressProtection.STRENGT_FORTROLIG
+    )
+    adult = factories.person(db, "Lise", "Berg")
+    actor = actor_for(db, me)
+    tries = {
+        "nobody": (factories.synthetic_fnr(date(1961, 1, 1)), "Berg"),
+        "another name": (adult.fodselsnummer, "Nordmann"),
+        "under 18": (young.fodselsnummer, "Knutsen"),
+        "protected address": (hidden.fodselsnummer, "Olsen"),
+        "the searcher": (me.fodselsnummer, "Nordmann"),
+        "a test number in production": (adult.fodselsnummer, "Berg"),
+    }
+    for what, (number, name) in tries.items():
+        with pytest.raises(FullmaktRefused) as error:
+            search(db, actor, number, name, allow_synthetic=what != "a test number in production")
+        assert error.value.code == "no_match", what
+    logged = searches_logged(db, me)
+    assert len(logged) == len(tries)
+    assert all(e.detail is None and e.actor_person_id == me.id for e in logged)
+
+
+def test_an_invalid_number_says_so_and_is_not_a_search(db):
+    me = factories.person(db, "Kari")
+    with pytest.raises(FullmaktRefused, match="invalid_number"):
+        search(db, actor_for(db, me), "12345678901", "Berg")
+    assert searches_logged(db, me) == []
+
+
+def test_each_search_is_in_the_searchers_log_without_the_number(db):
+    me = factories.person(db, "Kari")
+    lise = factories.person(db, "Lise", "Berg")
+    search(db, actor_for(db, me), lise.fodselsnummer, "Berg")
+    (entry,) = searches_logged(db, me)
+    assert entry.detail == "Lise Berg"
+    assert lise.fodselsnummer not in repr([entry.detail, entry.object_type, entry.object_id])
+    assert searches_logged(db, lise) == []  # the person searched for learns nothing either
+
+
+def test_searches_are_limited_per_grantor_and_nothing_is_looked_up_after(db):
+    me = factories.person(db, "Kari")
+    other = factories.person(db, "Ola")
+    lise = factories.person(db, "Lise", "Berg")
+    start = utcnow()
+    actor = actor_for(db, me)
+    for i in range(service.SEARCH_LIMIT):
+        with pytest.raises(FullmaktRefused, match="no_match"):
+            search(db, actor, lise.fodselsnummer, "Feil", now=start + timedelta(minutes=i))
+    later = start + timedelta(minutes=30)
+    with pytest.raises(service.SearchLimited) as limited:
+        search(db, actor, lise.fodselsnummer, "Berg", now=later)  # even the right name
+    assert limited.value.retry_at == start + service.SEARCH_WINDOW
+    assert len(searches_logged(db, me)) == service.SEARCH_LIMIT  # the refused one is not
+    # Someone else searches as before; and the grantor again once the first hour is over.
+    assert search(db, actor_for(db, other), lise.fodselsnummer, "Berg", now=later) == lise
+    assert search(db, actor, lise.fodselsnummer, "Berg", now=limited.value.retry_at) == lise
+
+
+def test_a_proxy_or_an_inactive_grantor_cannot_search(db, world):
+    lise = factories.person(db, "Lise", "Berg")
+    with pytest.raises(FullmaktRefused, match="acting_for_other"):
+        search(
+            db, actor_for(db, world.proxy, acting_for=world.resident), lise.fodselsnummer, "Berg"
+        )
+    inactive = factories.person(db, "Nils", active=False)
+    with pytest.raises(FullmaktRefused, match="grantor_not_active"):
+        search(db, actor_for(db, inactive), lise.fodselsnummer, "Berg")
+    assert searches_logged(db, inactive) == []
+
+
 # --- assigned by the municipality ---------------------------------------------------------
 
 

@@ -95,7 +95,9 @@ def test_the_fullmakt_lists_given_received_and_history(client, db, login, world)
 def test_giving_a_fullmakt_by_fodselsnummer_in_two_steps(client, db, login, world):
     lise = factories.person(db, "Lise", "Berg")
     login.resident(world.resident)
-    step_one = post(client, "/profile/fullmakter/new", fodselsnummer=lise.fodselsnummer)
+    step_one = post(
+        client, "/profile/fullmakter/new", fodselsnummer=lise.fodselsnummer, family_name="berg"
+    )
     assert step_one.status_code == 303
     assert str(lise.id) not in step_one.location  # the person is not in the URL
     page = client.get(step_one.location).get_data(as_text=True)
@@ -135,24 +137,95 @@ def test_someone_not_in_the_family_list_cannot_be_picked_by_id(client, db, login
     assert "Stranger" not in response.get_data(as_text=True)
 
 
-def test_refusals_give_the_reason(client, db, login, world):
-    knut = factories.person(db, "Knut", born=oslo_today().replace(year=oslo_today().year - 17))
-    marit = factories.person(db, "Marit")
+def _search(client, number, family_name):
+    response = post(
+        client, "/profile/fullmakter/new", fodselsnummer=number, family_name=family_name
+    )
+    return response, response.get_data(as_text=True)
+
+
+def _error_summary(html: str) -> str:
+    return re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+
+
+def test_a_search_by_number_alone_is_not_enough(client, db, login, world):
+    lise = factories.person(db, "Lise", "Berg")
+    login.resident(world.resident)
+    response, html = _search(client, lise.fodselsnummer, "")
+    assert response.status_code == 422
+    assert "Oppgi etternavnet" in html and "Lise" not in html
+    assert f'value="{lise.fodselsnummer}"' in html  # nothing typed is lost
+
+
+def test_every_refused_search_reads_the_same_and_names_nobody(client, db, login, world):
+    """R11: whether the person exists, is under 18, has a protected address or is someone
+    else is not told; 40 searches in a row are no longer all answered."""
     from app.models import AddressProtection
 
-    marit.address_protection = AddressProtection.STRENGT_FORTROLIG
-    db.flush()
-    login.resident(world.resident)
-    for person, reason in ((knut, "18 år eller eldre"), (marit, "kan ikke få fullmakt")):
-        response = post(client, "/profile/fullmakter/new", fodselsnummer=person.fodselsnummer)
-        assert response.status_code == 422
-        assert reason in response.get_data(as_text=True)
-    unknown = post(
-        client,
-        "/profile/fullmakter/new",
-        fodselsnummer=factories.synthetic_fnr(oslo_today().replace(year=1960)),
+    knut = factories.person(db, "Knut", "Knutsen", born=oslo_today().replace(year=2009))
+    marit = factories.person(
+        db, "Marit", "Olsen", address_protection=AddressProtection.STRENGT_FORTROLIG
     )
-    assert "Vi fant ingen person med det fødselsnummeret" in unknown.get_data(as_text=True)
+    lise = factories.person(db, "Lise", "Berg")
+    login.resident(world.resident)
+    tries = [
+        (knut.fodselsnummer, "Knutsen"),
+        (marit.fodselsnummer, "Olsen"),
+        (factories.synthetic_fnr(oslo_today().replace(year=1960)), "Berg"),
+        (lise.fodselsnummer, "Olsen"),
+        (world.resident.fodselsnummer, "Resident"),
+    ]
+    summaries = set()
+    for number, name in tries:
+        response, html = _search(client, number, name)
+        assert response.status_code == 422
+        for who in ("Knut", "Marit", "Lise", "18 år", "kan ikke få fullmakt", "fant ingen person"):
+            assert who not in _error_summary(html), (number, who)
+        summaries.add(_error_summary(html))
+    assert len(summaries) == 1
+    assert "Vi fant ingen som kan få fullmakt fra deg" in summaries.pop()
+    assert (
+        _search(client, "12345678901", "Berg")[1].count("Det er ikke et gyldig fødselsnummer") >= 1
+    )
+
+
+def test_searches_are_rate_limited_and_logged_even_when_refused(client, db, login, world):
+    from app.services.fullmakt import SEARCH_LIMIT
+
+    lise = factories.person(db, "Lise", "Berg")
+    login.resident(world.resident)
+    for _ in range(SEARCH_LIMIT):
+        assert _search(client, lise.fodselsnummer, "Feil")[0].status_code == 422
+    response, html = _search(client, lise.fodselsnummer, "Berg")  # right, but too many
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 3000
+    assert f"Du har søkt {SEARCH_LIMIT} ganger den siste timen" in html
+    assert re.search(r"kan du søke igjen kl\. \d\d:\d\d", html)
+    assert "Lise" not in _error_summary(html)
+    log = client.get("/profile/log").get_data(as_text=True)
+    assert log.count("Du søkte etter en person å gi fullmakt til, og fant ingen") == SEARCH_LIMIT
+    assert lise.fodselsnummer not in log
+    # Choosing a family member is not a search and stays open.
+    son = factories.person(db, "Sønn", "Resident")
+    factories.parent_of(db, world.resident, son, responsibility=False)
+    assert post(client, "/profile/fullmakter/new", person_id=son.id).status_code == 303
+
+
+def test_a_family_member_refused_is_told_why_as_before(client, db, login, world):
+    grandchild = factories.person(db, "Barn", "Resident", born=oslo_today().replace(year=2012))
+    factories.parent_of(db, world.resident, grandchild, responsibility=False)
+    login.resident(world.resident)
+    response = post(client, "/profile/fullmakter/new", person_id=grandchild.id)
+    assert response.status_code == 422
+    assert "18 år eller eldre" in response.get_data(as_text=True)
+
+
+def test_searching_someone_who_already_has_one_opens_it_for_change(client, db, login, world):
+    login.resident(world.resident)
+    response, _ = _search(client, world.proxy.fodselsnummer, "Proxy")
+    given = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
+    assert response.status_code == 303
+    assert response.location.endswith(f"/profile/fullmakter/{given.id}/edit")
 
 
 def test_a_proxy_cannot_open_gi_ny_fullmakt_for_the_grantor(client, db, login, world):

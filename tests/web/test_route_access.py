@@ -275,11 +275,12 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ("citizen.fullmakter", "GET"): (get("/profile/fullmakter"), FULLMAKT_PAGE),
     ("citizen.fullmakt_new", "GET"): (get("/profile/fullmakter/new"), FULLMAKT_PAGE),
     ("citizen.fullmakt_new", "POST"): (
-        post("/profile/fullmakter/new", fodselsnummer="{resident_fnr}"),
+        post("/profile/fullmakter/new", fodselsnummer="{resident_fnr}", family_name="Resident"),
         table(
             anonymous=LOGIN_REDIRECT,
-            # Rita cannot give herself one (422); the others are sent on to step two,
-            # except the parent, who acts for the child and may not grant for it.
+            # Rita finds nobody who can receive one (herself: 422); the others find her and
+            # are sent on to step two, except the parent, who acts for the child and may
+            # not grant for it.
             residents=303,
             resident=422,
             proxy_in_scope=403,

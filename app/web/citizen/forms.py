@@ -140,14 +140,34 @@ class ContactForm(FlaskForm):
 
 
 class GranteeForm(FlaskForm):
-    """Gi ny fullmakt, step one: a family member, or anyone by fødselsnummer."""
+    """Gi ny fullmakt, step one: a family member, or anyone by fødselsnummer and family name."""
 
     person_id = IntegerField(validators=[Optional()])
     fodselsnummer = StringField(
         _l("Fødselsnummer"),
-        validators=[Optional(), Length(max=13)],
-        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+        validators=[Optional(), Length(max=13, message=_l("A fødselsnummer has 11 digits."))],
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 13},
     )
+    family_name = StringField(
+        _l("Family name"),
+        validators=[Optional(), Length(max=100, message=_l("The family name is too long."))],
+        render_kw={"autocomplete": "off", "maxlength": 100},
+    )
+
+    @property
+    def is_search(self) -> bool:
+        return self.person_id.data is None
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.is_search:
+            if not (self.fodselsnummer.data or "").strip() and not self.fodselsnummer.errors:
+                self.fodselsnummer.errors.append(_l("Give the fødselsnummer."))
+                valid = False
+            if not (self.family_name.data or "").strip() and not self.family_name.errors:
+                self.family_name.errors.append(_l("Give the family name."))
+                valid = False
+        return valid
 
 
 class GrantForm(FlaskForm):

@@ -20,13 +20,18 @@ from app.selectors import audit as audit_reads
 from app.selectors import fullmakt as fullmakt_reads
 from app.selectors.people import person_by_id
 from app.services import fullmakt as fullmakt_service
-from app.services.fullmakt import FullmaktRefused
+from app.services.fullmakt import SEARCH_LIMIT, FullmaktRefused, SearchLimited
 from app.services.people import SettingsRefused, contact_settings_update
 from app.web.citizen.forms import ContactForm, GranteeForm, GrantForm, PeriodFilterForm
 from app.web.citizen.routes import bp
 from app.web.forms import SimpleForm
 from app.web.htmx import render
-from app.web.profile_text import fullmakt_refusal, settings_refusal
+from app.web.profile_text import (
+    fullmakt_refusal,
+    fullmakt_refusal_to_form,
+    search_limited,
+    settings_refusal,
+)
 
 GRANTEE_KEY = "fullmakt_grantee"
 
@@ -89,35 +94,60 @@ def fullmakter() -> Response:
 
 @bp.route("/profile/fullmakter/new", methods=["GET", "POST"])
 def fullmakt_new() -> Response:
-    """Step one: whom. The person found is kept in the session, never put in a URL."""
+    """Step one: whom. A family member from the register, or someone else by fødselsnummer
+    and family name. The person found is kept in the session, never put in a URL."""
     rep = access.require_scope(current_user, Scope.FULLMAKT)
     family = db.session.scalars(fullmakt_reads.family_of(rep.subject.id)).all()
     form = GranteeForm()
     error = None
+    retry_after = None
+    status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
+        now = utcnow()
         try:
-            grantee = _chosen(form, family)
-            fullmakt_service.grantee_check(db.session, current_user, grantee, utcnow())
+            grantee = _chosen(form, family, now)
+        except SearchLimited as limited:
+            error, status = search_limited(limited.retry_at, SEARCH_LIMIT), 429
+            retry_after = max(int((limited.retry_at - now).total_seconds()) + 1, 1)
         except FullmaktRefused as refused:
-            error = fullmakt_refusal(refused.code)
+            error = fullmakt_refusal_to_form(form, refused.code)
         else:
+            given = db.session.scalars(
+                fullmakt_reads.ordinary_in_force(rep.subject.id, grantee.id, now)
+            ).first()
+            if given is not None:
+                flash(
+                    _(
+                        "%(name)s already has a fullmakt from you. Here you can change it.",
+                        name=grantee.full_name,
+                    ),
+                    "info",
+                )
+                return redirect(url_for("citizen.fullmakt_edit", fullmakt_id=given.id), code=303)
             session[GRANTEE_KEY] = grantee.id
             return redirect(url_for("citizen.fullmakt_details"), code=303)
-    elif form.is_submitted():
-        abort(400)
-    status = 422 if error else 200
-    return render("citizen/fullmakt_new.html", status=status, form=form, family=family, error=error)
+    response = render(
+        "citizen/fullmakt_new.html", status=status, form=form, family=family, error=error
+    )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
-def _chosen(form: GranteeForm, family: list[Person]) -> Person:
-    number = (form.fodselsnummer.data or "").strip()
-    if number:
-        return fullmakt_service.find_by_fodselsnummer(
-            db.session, number, allow_synthetic=current_app.config["ALLOW_SYNTHETIC_FNR"]
+def _chosen(form: GranteeForm, family: list[Person], now: datetime) -> Person:
+    if form.is_search:
+        return fullmakt_service.grantee_search(
+            db.session,
+            current_user,
+            fodselsnummer=form.fodselsnummer.data,
+            family_name=form.family_name.data,
+            allow_synthetic=current_app.config["ALLOW_SYNTHETIC_FNR"],
+            now=now,
         )
     chosen = next((p for p in family if p.id == form.person_id.data), None)
     if chosen is None:
         raise FullmaktRefused("choose_someone")
+    fullmakt_service.grantee_check(db.session, current_user, chosen, now)
     return chosen
 
 
