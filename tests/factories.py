@@ -42,6 +42,11 @@ _birthdays = itertools.count(0)
 TERMS = "2026-1"
 
 
+def next_name() -> int:
+    """A number not used before in this run (for unique usernames and names)."""
+    return next(_names)
+
+
 def synthetic_fnr(born: date) -> str:
     """A valid synthetic fødselsnummer (month + 80) for a birth date."""
     for _ in range(1000):

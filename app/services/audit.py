@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
-from app.models import UsageAction, UsageLogEntry
+from app.models import Fullmakt, UsageAction, UsageLogEntry
 
 if TYPE_CHECKING:
     from app.security.actor import Actor
@@ -114,6 +114,28 @@ def staff_viewed_person(session: Session, actor: Actor, person_id: int, now: dat
         object_type="person",
         object_id=person_id,
         at=now,
+    )
+
+
+def staff_viewed_pending_fullmakter(
+    session: Session, actor: Actor, fullmakter: Iterable[Fullmakt], now: datetime
+) -> None:
+    """A staff member deciding on assigned fullmakter saw each grantor's assessment and
+    document: every grantor gets an entry (one statement)."""
+    usage_log_add_many(
+        session,
+        [
+            {
+                "at": now,
+                "subject_person_id": f.grantor_id,
+                "action": UsageAction.STAFF_VIEWED_PERSON,
+                "actor_staff_id": actor.staff.id,
+                "actor_unit_id": actor.active_unit_id,
+                "object_type": "fullmakt",
+                "object_id": f.id,
+            }
+            for f in fullmakter
+        ],
     )
 
 

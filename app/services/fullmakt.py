@@ -19,19 +19,23 @@ from app.models import (
     Fullmakt,
     FullmaktArea,
     FullmaktKind,
+    NoticeEvent,
     Person,
     UsageAction,
     UsageLogEntry,
 )
 from app.security import access
-from app.security.access import Scope, age_on
+from app.security.access import AccessDenied, Scope, age_on
 from app.security.actor import Actor
+from app.selectors.staff import registrations_of
+from app.services import notices as notice_service
 from app.services.audit import usage_log_add, usage_log_add_durable
 from app.services.register import InvalidFodselsnummer, fodselsnummer_validate
 
 GRANTOR_MIN_AGE = 16
 GRANTEE_MIN_AGE = 18
 DOCUMENT_MAX = 200
+ASSESSMENT_MAX = 500
 # Gi ny fullmakt: searches of the register by fødselsnummer, per grantor (R11).
 SEARCH_LIMIT = 10
 SEARCH_WINDOW = timedelta(hours=1)
@@ -188,10 +192,13 @@ def _areas(session: Session, all_areas: bool, codes: list[str]) -> list[Fullmakt
 
 
 def _in_force_between(session: Session, grantor_id: int, grantee_id: int, now: datetime):
+    """The grantor's own (ordinary) fullmakter to the grantee that have not run out; one the
+    municipality assigned is not the grantor's to replace."""
     return session.scalars(
         sa.select(Fullmakt).where(
             Fullmakt.grantor_id == grantor_id,
             Fullmakt.grantee_id == grantee_id,
+            Fullmakt.kind == FullmaktKind.ORDINARY,
             Fullmakt.ended_at.is_(None),
             sa.or_(Fullmakt.valid_to.is_(None), Fullmakt.valid_to > now),
         )
@@ -298,19 +305,27 @@ def fullmakt_assign(
     grantor_id: int,
     grantee_id: int,
     document_reference: str,
+    lacks_consent_competence: bool,
+    assessment: str,
     valid_from: date,
     valid_to: date | None,
     now: datetime,
 ) -> Fullmakt:
     """Tildelt fullmakt: registered by the municipality for a person lacking consent
-    competence, with the decision's document reference and its validity."""
-    access.require_municipal_admin(actor)
+    competence, with the decision's document reference, the recorded assessment (confirmed,
+    with who assessed it and on what basis) and its validity.
+
+    It is registered as waiting: it gives no access anywhere until a second person approves
+    it (`fullmakt_approve`). The grantor's Logg over bruk says so at once.
+    """
     grantor = session.get(Person, grantor_id)
     grantee = session.get(Person, grantee_id)
     if grantor is None or grantee is None:
+        access.require_municipal_admin(actor)
         raise FullmaktRefused("not_found")
-    if grantor.municipality_id != actor.staff.municipality_id:
-        raise FullmaktRefused("other_municipality")
+    refusal = access.fullmakt_registration_refusal(actor, grantor, grantee)
+    if refusal:
+        raise FullmaktRefused(refusal)
     refusal = grantee_refusal(grantor, grantee, oslo_today(now))
     if refusal:
         raise FullmaktRefused(refusal)
@@ -321,31 +336,125 @@ def fullmakt_assign(
         raise FullmaktRefused("document_missing")
     if len(reference) > DOCUMENT_MAX:
         raise FullmaktRefused("document_too_long")
+    if not lacks_consent_competence:
+        raise FullmaktRefused("assessment_unconfirmed")
+    assessed = " ".join((assessment or "").split())
+    if not assessed:
+        raise FullmaktRefused("assessment_missing")
+    if len(assessed) > ASSESSMENT_MAX:
+        raise FullmaktRefused("assessment_too_long")
     if valid_to is not None and valid_to < valid_from:
         raise FullmaktRefused("period_order")
-    start = oslo_day_bounds(valid_from)[0]
+    if valid_to is not None and valid_to < oslo_today(now):
+        raise FullmaktRefused("valid_to_past")
     fullmakt = Fullmakt(
         grantor_id=grantor.id,
         grantee_id=grantee.id,
         kind=FullmaktKind.ASSIGNED,
         all_areas=True,
-        valid_from=start,
+        valid_from=oslo_day_bounds(valid_from)[0],
         valid_to=end_of_day(valid_to) if valid_to else None,
         created_at=now,
         document_reference=reference,
+        assessment=assessed,
         registered_by_staff_id=actor.staff.id,
-        approved_at=now,
+        approved_at=None,
     )
     session.add(fullmakt)
     session.flush()
     usage_log_add(
         session,
         subject_person_id=grantor.id,
-        action=UsageAction.FULLMAKT_GIVEN,
+        action=UsageAction.FULLMAKT_REGISTERED,
         actor_staff_id=actor.staff.id,
         object_type="fullmakt",
         object_id=fullmakt.id,
         detail=grantee.full_name,
+        at=now,
+    )
+    return fullmakt
+
+
+def _assigned_for_decision(
+    session: Session, actor: Actor, fullmakt_id: int, now: datetime
+) -> Fullmakt:
+    """The assigned fullmakt, if the actor is one who decides on it (else: not found)."""
+    fullmakt = session.scalars(
+        sa.select(Fullmakt)
+        .where(Fullmakt.id == fullmakt_id, Fullmakt.kind == FullmaktKind.ASSIGNED)
+        .options(joinedload(Fullmakt.grantor), joinedload(Fullmakt.grantee))
+    ).one_or_none()
+    if fullmakt is None:
+        raise AccessDenied("no such assigned fullmakt", hide_existence=True)
+    access.require_fullmakt_decider(
+        actor,
+        fullmakt,
+        registrations=session.scalars(registrations_of(fullmakt.grantor_id)).unique().all(),
+        today=oslo_today(now),
+    )
+    return fullmakt
+
+
+def fullmakt_approve(
+    session: Session, actor: Actor, *, fullmakt_id: int, now: datetime
+) -> Fullmakt:
+    """A second person approves an assigned fullmakt: it is in force from now.
+
+    Another administrator of the grantor's municipality or the leader of a unit serving the
+    grantor; never the one who registered it, nor a party to it. The grantor's Logg over
+    bruk shows it at once, and the grantor and the people who already represent them get a
+    notice (without health content), so that a wrong one is noticed.
+    """
+    fullmakt = _assigned_for_decision(session, actor, fullmakt_id, now)
+    refusal = access.fullmakt_approval_refusal(actor, fullmakt)
+    if refusal:
+        raise FullmaktRefused(refusal)
+    grantor = fullmakt.grantor
+    already_representing = notice_service.representatives(session, grantor, now)
+    fullmakt.approved_at = now
+    fullmakt.approved_by_staff_id = actor.staff.id
+    session.flush()
+    usage_log_add(
+        session,
+        subject_person_id=grantor.id,
+        action=UsageAction.FULLMAKT_APPROVED,
+        actor_staff_id=actor.staff.id,
+        actor_unit_id=actor.active_unit_id,
+        object_type="fullmakt",
+        object_id=fullmakt.id,
+        detail=fullmakt.grantee.full_name,
+        at=now,
+    )
+    notice_service.notices_for_event(
+        session,
+        subject=grantor,
+        event=NoticeEvent.NEW_FULLMAKT,
+        event_key=f"fullmakt:{fullmakt.id}",
+        municipality_id=grantor.municipality_id,
+        now=now,
+        representing=already_representing,
+    )
+    return fullmakt
+
+
+def fullmakt_reject(session: Session, actor: Actor, *, fullmakt_id: int, now: datetime) -> Fullmakt:
+    """Avvis: an assigned fullmakt waiting for approval is ended without ever taking effect
+    (by anyone who decides on it, the one who registered it included)."""
+    fullmakt = _assigned_for_decision(session, actor, fullmakt_id, now)
+    if not fullmakt.is_pending:
+        raise FullmaktRefused(access.fullmakt_approval_refusal(actor, fullmakt) or "not_pending")
+    fullmakt.ended_at = now
+    fullmakt.ended_by_staff_id = actor.staff.id
+    session.flush()
+    usage_log_add(
+        session,
+        subject_person_id=fullmakt.grantor_id,
+        action=UsageAction.FULLMAKT_REJECTED,
+        actor_staff_id=actor.staff.id,
+        actor_unit_id=actor.active_unit_id,
+        object_type="fullmakt",
+        object_id=fullmakt.id,
+        detail=fullmakt.grantee.full_name,
         at=now,
     )
     return fullmakt

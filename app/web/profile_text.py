@@ -42,6 +42,20 @@ FULLMAKT_REFUSALS = {
     "document_too_long": _l("The document reference is too long."),
     "period_order": _l("The last day is before the first day."),
     "choose_someone": _l("Choose a family member, or search with a fødselsnummer."),
+    "staff_party": _l(
+        "You are yourself the grantor or the grantee of this fullmakt. Someone else must "
+        "register and approve it."
+    ),
+    "assessment_unconfirmed": _l(
+        "Confirm that the person has been assessed to lack consent competence. Without that "
+        "assessment the municipality cannot register a fullmakt for them."
+    ),
+    "assessment_missing": _l("Say who assessed the consent competence, and on what basis."),
+    "assessment_too_long": _l("The assessment is too long."),
+    "own_registration": _l(
+        "You registered this fullmakt yourself. A second person must approve it."
+    ),
+    "not_pending": _l("This fullmakt is no longer waiting for approval."),
 }
 
 SETTINGS_REFUSALS = {
@@ -58,6 +72,13 @@ SETTINGS_REFUSALS = {
 FULLMAKT_REFUSAL_FIELDS = {
     "invalid_number": "fodselsnummer",
     "family_name_missing": "family_name",
+    "document_missing": "document_reference",
+    "document_too_long": "document_reference",
+    "assessment_unconfirmed": "lacks_consent_competence",
+    "assessment_missing": "assessment",
+    "assessment_too_long": "assessment",
+    "period_order": "valid_to",
+    "valid_to_past": "valid_to",
 }
 
 
@@ -133,6 +154,25 @@ def usage_text(entry: UsageLogEntry) -> str:
             "The fullmakt to %(grantee)s was ended by %(name)s",
             grantee=entry.detail or "?",
             name=_("you") if you else who,
+        )
+    if action is UsageAction.FULLMAKT_REGISTERED:
+        return _(
+            "%(name)s registered a fullmakt for %(grantee)s. It takes effect only when a "
+            "second person approves it.",
+            name=who,
+            grantee=entry.detail or "?",
+        )
+    if action is UsageAction.FULLMAKT_APPROVED:
+        return _(
+            "%(name)s approved the fullmakt for %(grantee)s. It is in force from now.",
+            name=who,
+            grantee=entry.detail or "?",
+        )
+    if action is UsageAction.FULLMAKT_REJECTED:
+        return _(
+            "%(name)s rejected the fullmakt registered for %(grantee)s. It never took effect.",
+            name=who,
+            grantee=entry.detail or "?",
         )
     if action is UsageAction.REGISTER_SEARCHED:
         if entry.detail:

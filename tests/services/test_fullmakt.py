@@ -11,13 +11,20 @@ from app.clock import OSLO, oslo_today, utcnow
 from app.models import (
     APPOINTMENTS_AND_PROVIDERS,
     AddressProtection,
+    ContactSettings,
     Fullmakt,
     FullmaktKind,
+    Notice,
+    NoticeChannel,
+    NoticeEvent,
+    NoticeLevel,
+    StaffRoleKind,
     UsageAction,
     UsageLogEntry,
 )
 from app.security import access
 from app.services import fullmakt as service
+from app.services import notices as notice_service
 from app.services.fullmakt import FullmaktRefused, end_of_day
 from tests import factories
 from tests.support import actor_for
@@ -313,23 +320,163 @@ def assign(db, world, grantor, grantee, **kw):
         grantor_id=grantor.id,
         grantee_id=grantee.id,
         document_reference=kw.get("reference", "SAK 2026/17"),
+        lacks_consent_competence=kw.get("confirmed", True),
+        assessment=kw.get("assessment", "Fastlege Hansen, legeerklæring 3. mars"),
         valid_from=kw.get("valid_from", oslo_today()),
         valid_to=kw.get("valid_to"),
-        now=utcnow(),
+        now=kw.get("now", utcnow()),
     )
 
 
-def test_the_administrator_registers_an_assigned_fullmakt(db, world):
+def approve(db, who, fullmakt, **kw):
+    return service.fullmakt_approve(
+        db, actor_for(db, who, **kw), fullmakt_id=fullmakt.id, now=utcnow()
+    )
+
+
+def second_admin(db, world, **kw):
+    return factories.staff(
+        db,
+        world.municipality,
+        f"admin2-{factories.next_name()}",
+        [(StaffRoleKind.MUNICIPAL_ADMIN, None)],
+        **kw,
+    )
+
+
+def represented_by(db, person):
+    return {r.subject.id: r.scopes for r in actor_for(db, person).representations}
+
+
+def logged(db, person, action):
+    return db.scalars(
+        sa.select(UsageLogEntry).where(
+            UsageLogEntry.subject_person_id == person.id, UsageLogEntry.action == action
+        )
+    ).all()
+
+
+def test_an_assigned_fullmakt_gives_no_access_until_a_second_person_approves(db, world):
     nils = factories.person(db, "Nils", active=False, m=world.municipality)
     daughter = factories.person(db, "Datter")
     fullmakt = assign(db, world, nils, daughter)
-    assert fullmakt.kind is FullmaktKind.ASSIGNED and fullmakt.all_areas
+    assert fullmakt.kind is FullmaktKind.ASSIGNED and fullmakt.all_areas and fullmakt.is_pending
     assert fullmakt.registered_by_staff_id == world.admin.id
-    reps = actor_for(db, daughter).representations
-    assert nils.id in {r.subject.id for r in reps}
+    assert fullmakt.assessment == "Fastlege Hansen, legeerklæring 3. mars"
+    assert nils.id not in represented_by(db, daughter)
+    assert access.fullmakt_scopes(fullmakt, utcnow()) == frozenset()
+    assert daughter not in notice_service.representatives(db, nils, utcnow())
+    (entry,) = logged(db, nils, UsageAction.FULLMAKT_REGISTERED)
+    assert (entry.actor_staff_id, entry.detail) == (world.admin.id, daughter.full_name)
+
+    approve(db, second_admin(db, world), fullmakt)
+    assert not fullmakt.is_pending and fullmakt.approved_at is not None
+    assert access.Scope.MESSAGES in represented_by(db, daughter)[nils.id]
+    assert daughter in notice_service.representatives(db, nils, utcnow())
 
 
-def test_only_the_administrator_of_the_persons_municipality(db, world):
+def test_approval_tells_the_grantor_and_those_who_already_represent_them(db, world):
+    kari = factories.person(db, "Kari", m=world.municipality)
+    ola = factories.person(db, "Ola")  # has an ordinary fullmakt from Kari
+    factories.fullmakt(db, kari, ola)
+    stranger = factories.person(db, "Fremmed", m=world.other_municipality)
+    for person, level, same in (
+        (kari, NoticeLevel.LIMITED, False),
+        (ola, NoticeLevel.LIMITED, False),  # even without "same notices for others"
+        (stranger, NoticeLevel.ALL, True),
+    ):
+        db.add(
+            ContactSettings(
+                person_id=person.id,
+                email=f"{person.given_name.lower()}@test.example",
+                channel=NoticeChannel.EMAIL,
+                level=level,
+                same_for_represented=same,
+                language="nn" if person is ola else "nb",
+                updated_at=utcnow(),
+            )
+        )
+    db.flush()
+    fullmakt = assign(db, world, kari, stranger)
+    assert db.scalars(sa.select(Notice)).all() == []  # nothing while it waits
+    approve(db, second_admin(db, world), fullmakt)
+    notices = db.scalars(sa.select(Notice).order_by(Notice.recipient_person_id)).all()
+    assert {(n.recipient_person_id, n.subject_person_id, n.event, n.language) for n in notices} == {
+        (kari.id, kari.id, NoticeEvent.NEW_FULLMAKT, "nb"),
+        (ola.id, kari.id, NoticeEvent.NEW_FULLMAKT, "nn"),
+    }
+    assert {n.event_key for n in notices} == {f"fullmakt:{fullmakt.id}"}
+    (entry,) = logged(db, kari, UsageAction.FULLMAKT_APPROVED)
+    assert entry.detail == stranger.full_name
+
+
+def test_nobody_approves_what_they_registered(db, world):
+    nils = factories.person(db, "Nils", m=world.municipality)
+    fullmakt = assign(db, world, nils, factories.person(db, "Datter"))
+    with pytest.raises(FullmaktRefused, match="own_registration"):
+        approve(db, world.admin, fullmakt)
+    assert fullmakt.is_pending
+    # Nor can the database be made to say so.
+    fullmakt.approved_by_staff_id, fullmakt.approved_at = world.admin.id, utcnow()
+    with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
+        db.flush()
+
+
+def test_staff_who_are_a_party_neither_register_nor_approve(db, world):
+    nils = factories.person(db, "Nils", m=world.municipality)
+    daughter = factories.person(db, "Datter")
+    admin_who_is_the_daughter = second_admin(db, world, person=daughter)
+    with pytest.raises(FullmaktRefused, match="staff_party"):
+        assign(db, world, nils, daughter, admin=admin_who_is_the_daughter)
+    fullmakt = assign(db, world, nils, daughter)
+    with pytest.raises(FullmaktRefused, match="staff_party"):
+        approve(db, admin_who_is_the_daughter, fullmakt)
+    leader_who_is_nils = factories.staff(
+        db, world.municipality, "leder-nils", [(StaffRoleKind.LEADER, world.unit)], person=nils
+    )
+    factories.receives(db, nils, world.unit)
+    with pytest.raises(FullmaktRefused, match="staff_party"):
+        approve(db, leader_who_is_nils, fullmakt)
+    assert fullmakt.is_pending
+
+
+def test_the_leader_of_a_unit_serving_the_grantor_approves_and_nobody_else(db, world):
+    nils = factories.person(db, "Nils", m=world.municipality)
+    factories.receives(db, nils, world.unit)
+    fullmakt = assign(db, world, nils, factories.person(db, "Datter"))
+    other_leader = factories.staff(
+        db, world.municipality, "leder-annen", [(StaffRoleKind.LEADER, world.other_unit)]
+    )
+    admin_elsewhere = factories.staff(
+        db, world.other_municipality, "admin-annen", [(StaffRoleKind.MUNICIPAL_ADMIN, None)]
+    )
+    for outsider in (other_leader, world.coordinator, world.employee, admin_elsewhere):
+        with pytest.raises(access.AccessDenied) as denied:
+            approve(db, outsider, fullmakt)
+        assert denied.value.hide_existence
+    # The leader leads two units; approving goes through the one serving Nils.
+    with pytest.raises(access.AccessDenied):
+        approve(db, world.leader, fullmakt, unit_id=world.other_unit.id)
+    approve(db, world.leader, fullmakt, unit_id=world.unit.id)
+    assert fullmakt.approved_by_staff_id == world.leader.id
+    entry = logged(db, nils, UsageAction.FULLMAKT_APPROVED)[0]
+    assert entry.actor_unit_id == world.unit.id
+
+
+def test_a_rejected_fullmakt_never_takes_effect(db, world):
+    nils = factories.person(db, "Nils", m=world.municipality)
+    daughter = factories.person(db, "Datter")
+    fullmakt = assign(db, world, nils, daughter)
+    # The one who registered it may withdraw it.
+    service.fullmakt_reject(db, actor_for(db, world.admin), fullmakt_id=fullmakt.id, now=utcnow())
+    assert fullmakt.was_rejected and fullmakt.ended_by_staff_id == world.admin.id
+    assert logged(db, nils, UsageAction.FULLMAKT_REJECTED)
+    with pytest.raises(FullmaktRefused, match="not_pending"):
+        approve(db, second_admin(db, world), fullmakt)
+    assert nils.id not in represented_by(db, daughter)
+
+
+def test_the_grantor_lives_here_the_grantee_anywhere(db, world):
     outsider = factories.person(db, "Ute", m=world.other_municipality)
     with pytest.raises(FullmaktRefused, match="other_municipality"):
         assign(db, world, outsider, factories.person(db, "Datter"))
@@ -341,11 +488,32 @@ def test_only_the_administrator_of_the_persons_municipality(db, world):
             factories.person(db, "Datter"),
             admin=world.coordinator,
         )
-
-
-def test_an_assigned_fullmakt_needs_a_document_and_an_adult(db, world):
+    # A daughter in another city is normal: registered, and in force once approved.
     nils = factories.person(db, "Nils", m=world.municipality)
-    with pytest.raises(FullmaktRefused, match="document_missing"):
-        assign(db, world, nils, factories.person(db, "Datter"), reference=" ")
+    far_away = factories.person(db, "Datter", m=world.other_municipality)
+    approve(db, second_admin(db, world), assign(db, world, nils, far_away))
+    assert nils.id in represented_by(db, far_away)
+
+
+def test_an_assigned_fullmakt_needs_a_document_an_assessment_and_an_adult(db, world):
+    nils = factories.person(db, "Nils", m=world.municipality)
+    daughter = factories.person(db, "Datter")
+    for kw, code in (
+        ({"reference": " "}, "document_missing"),
+        ({"confirmed": False}, "assessment_unconfirmed"),
+        ({"assessment": "  "}, "assessment_missing"),
+        ({"assessment": "x" * 501}, "assessment_too_long"),
+        (
+            {
+                "valid_to": oslo_today() - timedelta(days=1),
+                "valid_from": oslo_today() - timedelta(days=9),
+            },
+            "valid_to_past",
+        ),
+    ):
+        with pytest.raises(FullmaktRefused) as error:
+            assign(db, world, nils, daughter, **kw)
+        assert error.value.code == code
     with pytest.raises(FullmaktRefused, match="grantee_too_young"):
         assign(db, world, nils, factories.person(db, "Barn", born=years_ago(10)))
+    assert db.scalars(sa.select(Fullmakt).where(Fullmakt.grantor_id == nils.id)).all() == []

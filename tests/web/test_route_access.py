@@ -25,6 +25,7 @@ from app.models import (
     AppointmentStatus,
     CancellationKind,
     Message,
+    StaffRoleKind,
 )
 from app.services import appointments as appointment_service
 from app.services import messaging
@@ -457,6 +458,19 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         UNIT_ACTION,
     ),
     ("staff.failed_notices", "GET"): (get("/staff/notices"), STAFF_PAGE),
+    # Fullmakter to approve: the leader of a unit serving the grantor (Rita), nobody else.
+    ("staff.fullmakter", "GET"): (
+        get("/staff/fullmakter"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=200, admin=302),
+    ),
+    ("staff.fullmakt_approve", "POST"): (
+        post("/staff/fullmakter/{pending}/approve"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=303, admin=302),
+    ),
+    ("staff.fullmakt_reject", "POST"): (
+        post("/staff/fullmakter/{pending}/reject"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=303, admin=302),
+    ),
     ("staff.notice_retry", "POST"): (post("/staff/notices/{failed_notice}/retry"), UNIT_ACTION),
     ("pwa.manifest", "GET"): (get("/manifest.webmanifest"), everyone(200)),
     ("pwa.service_worker", "GET"): (get("/sw.js"), everyone(200)),
@@ -471,8 +485,19 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
             grantor="{resident_fnr}",
             grantee="{proxy_fnr}",
             document_reference="SAK 1",
+            lacks_consent_competence="y",
+            assessment="Fastlegen, legeerklæring",
             valid_from="2026-01-01",
         ),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    # An assigned fullmakt another administrator registered: a second person approves it.
+    ("admin.fullmakt_approve", "POST"): (
+        post("/admin/fullmakter/{pending}/approve"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.fullmakt_reject", "POST"): (
+        post("/admin/fullmakter/{pending}/reject"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
     ),
     ("admin.fullmakt_end", "POST"): (
@@ -641,6 +666,16 @@ def test_route_by_role(
     assigned = factories.fullmakt(
         db, world.resident, assigned_to, kind=FullmaktKind.ASSIGNED, registered_by=world.admin
     )
+    pending = factories.fullmakt(
+        db,
+        world.resident,
+        factories.person(db, "Vera", "Ventende"),
+        kind=FullmaktKind.ASSIGNED,
+        registered_by=factories.staff(
+            db, world.municipality, "admin-to", [(StaffRoleKind.MUNICIPAL_ADMIN, None)]
+        ),
+        pending=True,
+    )
     failed_notice = factories.failed_notice(db, world)
     scene = Scene(
         world,
@@ -658,6 +693,7 @@ def test_route_by_role(
             "visit": today_visit.id,
             "fullmakt": given.id,
             "assigned": assigned.id,
+            "pending": pending.id,
             "resident_fnr": world.resident.fodselsnummer,
             "proxy_fnr": world.proxy.fodselsnummer,
             "failed_notice": failed_notice.id,
