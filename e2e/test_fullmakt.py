@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
+from babel.dates import format_date
 from playwright.sync_api import Browser, Page, expect
 
 from app.clock import oslo_today
@@ -39,6 +40,12 @@ def search(page: Page, number: str, family_name: str) -> None:
     page.get_by_label("Fødselsnummer").fill(number)
     page.get_by_label("Etternavn").fill(family_name)
     page.get_by_role("button", name="Søk").click()
+
+
+def weekday(day: date) -> str:
+    """As the app writes a day ("onsdag 3. juni", with the year when it is not this year)."""
+    pattern = "EEEE d. MMMM" + (" y" if day.year != oslo_today().year else "")
+    return format_date(day, pattern, locale="nb")
 
 
 NO_MATCH = "Vi fant ingen som kan få fullmakt fra deg med det fødselsnummeret og etternavnet"
@@ -105,6 +112,38 @@ def test_kari_gives_lise_a_fullmakt_and_ends_it(page: Page, a11y: A11y, browser,
     lise.check(lise_page)
     lise_page.context.close()
     assert not lise.unchecked()
+
+
+def test_kari_changes_only_the_last_day_of_evas_fullmakt(page: Page, a11y: A11y):
+    """Endre starts from the fullmakt as it is, says what changes, and changes only that."""
+    log_in_resident(page, a11y, "Kari Nordmann")
+    a11y.check(page)
+    page.goto("/profile/fullmakter")
+    a11y.check(page)
+    eva = page.locator(".fullmakt").filter(has_text="Eva Nordmann")
+    expect(eva).to_contain_text("Timeavtaler og behandlere")
+    eva.get_by_role("link", name="Endre").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Endre fullmakten til Eva Nordmann")
+    expect(page.get_by_label("Til en dato")).to_be_checked()
+    expect(page.get_by_label("Utvalgte områder")).to_be_checked()
+    expect(page.get_by_label("Timeavtaler og behandlere")).to_be_checked()
+    old_last_day = date.fromisoformat(page.get_by_label("Siste dag").input_value())
+    a11y.check(page)
+    new_last_day = old_last_day + timedelta(days=30)
+    page.get_by_label("Siste dag").fill(new_last_day.isoformat())
+    page.get_by_role("button", name="Se over endringen").click()
+    changes = page.get_by_role("region", name="Dette endres")
+    expect(changes).to_contain_text("Siste dag: fra")
+    expect(changes).not_to_contain_text("Områder")
+    expect(changes).not_to_contain_text("Hvor lenge")
+    a11y.check(page)
+    page.get_by_role("button", name="Lagre endringen").click()
+    expect(page.get_by_role("status")).to_contain_text("Fullmakten til Eva Nordmann er endret")
+    eva = page.locator(".fullmakt").filter(has_text="Eva Nordmann")
+    expect(eva).to_contain_text("Timeavtaler og behandlere")
+    expect(eva).not_to_contain_text("Alle områder")
+    expect(eva).to_contain_text(f"Gjelder til og med {weekday(new_last_day)}")
+    a11y.check(page)
 
 
 def test_ola_acting_for_kari_cannot_give_a_fullmakt_for_her(page: Page, a11y: A11y):

@@ -40,6 +40,7 @@ class UsageAction(enum.StrEnum):
     FULLMAKT_REGISTERED = "fullmakt_registered"  # assigned, waiting for a second person
     FULLMAKT_APPROVED = "fullmakt_approved"  # assigned, approved: in force from now
     FULLMAKT_REJECTED = "fullmakt_rejected"  # assigned, rejected: never in force
+    FULLMAKT_CHANGED = "fullmakt_changed"  # ordinary, changed: a new one replaces it
 
 
 class UsageLogEntry(IdMixin, Base):

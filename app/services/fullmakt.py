@@ -9,12 +9,13 @@ not chain). Changing a fullmakt ends it and creates a new one. Access ends at on
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from app.clock import oslo_day_bounds, oslo_today
+from app.clock import OSLO, oslo_day_bounds, oslo_today
 from app.models import (
     Fullmakt,
     FullmaktArea,
@@ -27,6 +28,7 @@ from app.models import (
 from app.security import access
 from app.security.access import AccessDenied, Scope, age_on
 from app.security.actor import Actor
+from app.selectors.fullmakt import fullmakt_by_id, ordinary_in_force
 from app.selectors.staff import registrations_of
 from app.services import notices as notice_service
 from app.services.audit import usage_log_add, usage_log_add_durable
@@ -191,20 +193,6 @@ def _areas(session: Session, all_areas: bool, codes: list[str]) -> list[Fullmakt
     return chosen
 
 
-def _in_force_between(session: Session, grantor_id: int, grantee_id: int, now: datetime):
-    """The grantor's own (ordinary) fullmakter to the grantee that have not run out; one the
-    municipality assigned is not the grantor's to replace."""
-    return session.scalars(
-        sa.select(Fullmakt).where(
-            Fullmakt.grantor_id == grantor_id,
-            Fullmakt.grantee_id == grantee_id,
-            Fullmakt.kind == FullmaktKind.ORDINARY,
-            Fullmakt.ended_at.is_(None),
-            sa.or_(Fullmakt.valid_to.is_(None), Fullmakt.valid_to > now),
-        )
-    ).all()
-
-
 def grantee_check(session: Session, actor: Actor, grantee: Person, now: datetime) -> None:
     """Step one of Gi ny fullmakt: may this person receive one from the actor?"""
     grantor = _require_acting_as_oneself(actor)
@@ -226,7 +214,8 @@ def fullmakt_grant(
     valid_to: date | None,
     now: datetime,
 ) -> Fullmakt:
-    """Gi ny fullmakt (or change one: the old one ends and the new one replaces it)."""
+    """Gi ny fullmakt. One the grantee already has from the grantor is changed with
+    `fullmakt_change`, never silently replaced here."""
     grantor = _require_acting_as_oneself(actor)
     grantee = session.get(Person, grantee_id)
     if grantee is None:
@@ -235,22 +224,9 @@ def fullmakt_grant(
     if valid_to is not None and valid_to < oslo_today(now):
         raise FullmaktRefused("valid_to_past")
     areas = _areas(session, all_areas, area_codes)
-    replaced = _in_force_between(session, grantor.id, grantee.id, now)
-    for old in replaced:
-        old.ended_at = now
-        old.ended_by_person_id = grantor.id
-    fullmakt = Fullmakt(
-        grantor_id=grantor.id,
-        grantee_id=grantee.id,
-        kind=FullmaktKind.ORDINARY,
-        all_areas=all_areas,
-        valid_from=now,
-        valid_to=end_of_day(valid_to) if valid_to else None,
-        created_at=now,
-        approved_at=now,
-        replaces_id=replaced[-1].id if replaced else None,
-    )
-    fullmakt.areas = areas
+    if session.scalars(ordinary_in_force(grantor.id, grantee.id, now)).first() is not None:
+        raise FullmaktRefused("already_given")
+    fullmakt = _ordinary(grantor, grantee, all_areas, areas, valid_to, now)
     session.add(fullmakt)
     session.flush()
     usage_log_add(
@@ -264,6 +240,138 @@ def fullmakt_grant(
         at=now,
     )
     return fullmakt
+
+
+def _ordinary(
+    grantor: Person,
+    grantee: Person,
+    all_areas: bool,
+    areas: list[FullmaktArea],
+    last_day: date | None,
+    now: datetime,
+    replaces: Fullmakt | None = None,
+) -> Fullmakt:
+    fullmakt = Fullmakt(
+        grantor_id=grantor.id,
+        grantee_id=grantee.id,
+        kind=FullmaktKind.ORDINARY,
+        all_areas=all_areas,
+        valid_from=now,
+        valid_to=end_of_day(last_day) if last_day else None,
+        created_at=now,
+        approved_at=now,
+        replaces_id=replaces.id if replaces else None,
+    )
+    fullmakt.areas = areas
+    return fullmakt
+
+
+# --- Endre: a change says what it changes, and changes nothing else ---------------------------
+
+
+@dataclass(frozen=True)
+class FullmaktTerms:
+    """What a fullmakt gives, as the grantor chooses it: its last day (None: until further
+    notice) and its areas (empty when it covers all areas)."""
+
+    last_day: date | None
+    all_areas: bool
+    area_codes: frozenset[str]
+
+    @classmethod
+    def of(cls, fullmakt: Fullmakt) -> FullmaktTerms:
+        return cls(
+            last_day=last_day_of(fullmakt),
+            all_areas=fullmakt.all_areas,
+            area_codes=frozenset() if fullmakt.all_areas else fullmakt.area_codes,
+        )
+
+    @classmethod
+    def chosen(
+        cls, *, last_day: date | None, all_areas: bool, area_codes: list[str]
+    ) -> FullmaktTerms:
+        return cls(last_day, all_areas, frozenset() if all_areas else frozenset(area_codes))
+
+
+@dataclass(frozen=True)
+class FullmaktChange:
+    """One thing an edit changes: "last_day" (dates, None for until further notice) or
+    "areas" (FullmaktTerms before and after)."""
+
+    what: str
+    old: object
+    new: object
+
+
+def last_day_of(fullmakt: Fullmakt) -> date | None:
+    """The last day it lasts through, in Oslo (it ends at the midnight after it)."""
+    if fullmakt.valid_to is None:
+        return None
+    return (fullmakt.valid_to - timedelta(microseconds=1)).astimezone(OSLO).date()
+
+
+def fullmakt_changes(old: FullmaktTerms, new: FullmaktTerms) -> list[FullmaktChange]:
+    """Exactly what differs between the current terms and the chosen ones."""
+    changes = []
+    if old.last_day != new.last_day:
+        changes.append(FullmaktChange("last_day", old.last_day, new.last_day))
+    if (old.all_areas, old.area_codes) != (new.all_areas, new.area_codes):
+        changes.append(FullmaktChange("areas", old, new))
+    return changes
+
+
+def fullmakt_for_change(
+    session: Session, actor: Actor, fullmakt_id: int, now: datetime
+) -> Fullmakt:
+    """The grantor's own ordinary fullmakt in force (areas and grantee loaded), or not found."""
+    grantor = _require_acting_as_oneself(actor)
+    fullmakt = session.scalars(fullmakt_by_id(fullmakt_id)).unique().one_or_none()
+    if fullmakt is None:
+        raise FullmaktRefused("not_found")
+    access.require_fullmakt_grantor(actor, fullmakt, grantor)
+    if fullmakt.kind is not FullmaktKind.ORDINARY or not fullmakt.is_valid_at(now):
+        raise FullmaktRefused("not_found")
+    return fullmakt
+
+
+def fullmakt_change(
+    session: Session,
+    actor: Actor,
+    *,
+    fullmakt_id: int,
+    terms: FullmaktTerms,
+    now: datetime,
+) -> tuple[Fullmakt, list[FullmaktChange]]:
+    """Endre: the fullmakt ends and a new one with the chosen terms replaces it, from now.
+
+    Whatever the grantor did not change stays as it was; when nothing changed, nothing is
+    written and the fullmakt is returned as it is, with no changes.
+    """
+    old = fullmakt_for_change(session, actor, fullmakt_id, now)
+    changes = fullmakt_changes(FullmaktTerms.of(old), terms)
+    if not changes:
+        return old, []
+    if terms.last_day is not None and terms.last_day < oslo_today(now):
+        raise FullmaktRefused("valid_to_past")
+    areas = _areas(session, terms.all_areas, sorted(terms.area_codes))
+    old.ended_at = now
+    old.ended_by_person_id = old.grantor_id
+    new = _ordinary(
+        old.grantor, old.grantee, terms.all_areas, areas, terms.last_day, now, replaces=old
+    )
+    session.add(new)
+    session.flush()
+    usage_log_add(
+        session,
+        subject_person_id=old.grantor_id,
+        action=UsageAction.FULLMAKT_CHANGED,
+        actor_person_id=old.grantor_id,
+        object_type="fullmakt",
+        object_id=new.id,
+        detail=old.grantee.full_name,
+        at=now,
+    )
+    return new, changes
 
 
 def fullmakt_end(session: Session, actor: Actor, *, fullmakt_id: int, now: datetime) -> Fullmakt:

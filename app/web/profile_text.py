@@ -155,6 +155,8 @@ def usage_text(entry: UsageLogEntry) -> str:
             grantee=entry.detail or "?",
             name=_("you") if you else who,
         )
+    if action is UsageAction.FULLMAKT_CHANGED:
+        return _("You changed the fullmakt to %(grantee)s", grantee=entry.detail or "?")
     if action is UsageAction.FULLMAKT_REGISTERED:
         return _(
             "%(name)s registered a fullmakt for %(grantee)s. It takes effect only when a "

@@ -6,9 +6,9 @@
   always approved (CHECK), and nobody approves what they registered themselves (CHECK).
 - staff_account: `person_id`, the staff member's own entry in the register.
 - usage_log_entry.action: register_searched, fullmakt_registered, fullmakt_approved,
-  fullmakt_rejected. notice.event: new_fullmakt. Both are VARCHAR with a named CHECK
-  (`str_enum`), so the CHECK is replaced; on SQLite that rebuilds the table (batch mode),
-  after which the usage log's append-only triggers are created again.
+  fullmakt_rejected, fullmakt_changed. notice.event: new_fullmakt. Both are VARCHAR with a
+  named CHECK (`str_enum`), so the CHECK is replaced; on SQLite that rebuilds the table
+  (batch mode), after which the usage log's append-only triggers are created again.
 
 On SQLite the rebuilt tables are referenced by others (fullmakt_area_link, the outbox's dev
 sink); migrations/env.py runs SQLite migrations with foreign keys off and checks them at the
@@ -48,6 +48,7 @@ NEW_USAGE_ACTIONS = (
     "fullmakt_registered",
     "fullmakt_approved",
     "fullmakt_rejected",
+    "fullmakt_changed",
 )
 NOTICE_EVENTS = ("new_message", "visit_completed")
 NEW_NOTICE_EVENTS = ("new_fullmakt",)

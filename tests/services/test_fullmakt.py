@@ -151,13 +151,66 @@ def test_the_last_day_cannot_be_past(db):
     )
 
 
-def test_changing_ends_the_old_one_and_creates_a_new_one(db):
+def change(db, actor, fullmakt, *, last_day, all_areas=False, areas=(APPOINTMENTS_AND_PROVIDERS,)):
+    terms = service.FullmaktTerms.chosen(
+        last_day=last_day, all_areas=all_areas, area_codes=list(areas)
+    )
+    return service.fullmakt_change(db, actor, fullmakt_id=fullmakt.id, terms=terms, now=utcnow())
+
+
+def test_a_second_gi_ny_fullmakt_to_the_same_person_is_refused_not_a_silent_change(db):
     grantor, grantee = factories.person(db, "A"), factories.person(db, "B")
     first = grant(db, actor_for(db, grantor), grantee)
-    second = grant(db, actor_for(db, grantor), grantee, all_areas=True, areas=[])
-    db.refresh(first)
-    assert first.ended_at is not None and second.replaces_id == first.id
-    assert second.all_areas
+    with pytest.raises(FullmaktRefused, match="already_given"):
+        grant(db, actor_for(db, grantor), grantee, all_areas=True, areas=[])
+    assert first.ended_at is None and not first.all_areas
+
+
+def test_a_change_changes_exactly_what_was_changed(db):
+    """The finding: only a new last day typed on a time-limited "Utvalgte områder"
+    fullmakt gave an unlimited all-areas one, and the typed date was lost."""
+    grantor, grantee = factories.person(db, "A"), factories.person(db, "B")
+    actor = actor_for(db, grantor)
+    first_day = oslo_today() + timedelta(days=30)
+    first = grant(db, actor, grantee, valid_to=first_day)
+    later = oslo_today() + timedelta(days=90)
+    second, changes = change(db, actor, first, last_day=later)
+    assert [(c.what, c.old, c.new) for c in changes] == [("last_day", first_day, later)]
+    assert second.replaces_id == first.id and first.ended_at is not None
+    assert service.last_day_of(second) == later
+    assert not second.all_areas and second.area_codes == {APPOINTMENTS_AND_PROVIDERS}
+    (entry,) = db.scalars(
+        sa.select(UsageLogEntry).where(UsageLogEntry.action == UsageAction.FULLMAKT_CHANGED)
+    ).all()
+    assert (entry.object_id, entry.detail) == (second.id, grantee.full_name)
+
+    third, changes = change(
+        db, actor, second, last_day=later, areas=(APPOINTMENTS_AND_PROVIDERS, "legemidler")
+    )
+    assert [c.what for c in changes] == ["areas"]
+    assert service.last_day_of(third) == later
+    assert third.area_codes == {APPOINTMENTS_AND_PROVIDERS, "legemidler"}
+
+
+def test_a_change_that_changes_nothing_writes_nothing(db):
+    grantor, grantee = factories.person(db, "A"), factories.person(db, "B")
+    actor = actor_for(db, grantor)
+    first = grant(db, actor, grantee, valid_to=oslo_today() + timedelta(days=30))
+    same, changes = change(db, actor, first, last_day=oslo_today() + timedelta(days=30))
+    assert same is first and changes == [] and first.ended_at is None
+    assert db.scalar(sa.select(sa.func.count()).select_from(Fullmakt)) == 1
+
+
+def test_only_the_grantor_changes_an_ordinary_fullmakt_in_force(db, world):
+    grantor, grantee = factories.person(db, "A"), factories.person(db, "B")
+    fullmakt = grant(db, actor_for(db, grantor), grantee)
+    with pytest.raises(access.AccessDenied):
+        change(db, actor_for(db, grantee), fullmakt, last_day=None)
+    with pytest.raises(FullmaktRefused, match="acting_for_other"):
+        change(db, actor_for(db, world.proxy, acting_for=world.resident), fullmakt, last_day=None)
+    service.fullmakt_end(db, actor_for(db, grantor), fullmakt_id=fullmakt.id, now=utcnow())
+    with pytest.raises(FullmaktRefused, match="not_found"):
+        change(db, actor_for(db, grantor), fullmakt, last_day=None)
 
 
 def test_either_side_ends_it_and_access_stops_at_once(db):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -226,6 +226,142 @@ def test_searching_someone_who_already_has_one_opens_it_for_change(client, db, l
     given = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
     assert response.status_code == 303
     assert response.location.endswith(f"/profile/fullmakter/{given.id}/edit")
+
+
+# --- Endre fullmakt -------------------------------------------------------------------------
+
+
+def _limited_selected(db, world, days=30):
+    """Rita's fullmakt to Per: until a day, Timeavtaler og behandlere only."""
+    from app.clock import local_to_utc
+
+    fullmakt = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
+    last_day = oslo_today() + timedelta(days=days)
+    fullmakt.valid_to = local_to_utc(last_day + timedelta(days=1), datetime.min.time())
+    db.flush()
+    return fullmakt, last_day
+
+
+def _checked(html, name, value):
+    return re.search(
+        rf'<input[^>]*name="{name}"[^>]*value="{value}"[^>]*checked', html
+    ) or re.search(rf'<input[^>]*checked[^>]*name="{name}"[^>]*value="{value}"', html)
+
+
+def test_the_change_form_starts_from_the_fullmakt_as_it_is(client, db, login, world):
+    fullmakt, last_day = _limited_selected(db, world)
+    login.resident(world.resident)
+    html = client.get(f"/profile/fullmakter/{fullmakt.id}/edit").get_data(as_text=True)
+    assert "Endre fullmakten til Per Proxy" in html
+    assert _checked(html, "duration", "until") and not _checked(html, "duration", "indefinite")
+    assert f'value="{last_day.isoformat()}"' in html
+    assert _checked(html, "scope", "selected") and not _checked(html, "scope", "all")
+    assert re.search(r'value="timeavtaler-og-behandlere"\s+checked', html)
+
+
+def test_a_new_last_day_changes_the_last_day_and_nothing_else(client, db, login, world):
+    """The finding: typing only a new last day gave an unlimited all-areas fullmakt."""
+    fullmakt, last_day = _limited_selected(db, world)
+    login.resident(world.resident)
+    later = last_day + timedelta(days=60)
+    chosen = {
+        "duration": "until",
+        "valid_to": later.isoformat(),
+        "scope": "selected",
+        "areas": ["timeavtaler-og-behandlere"],
+    }
+    review = post(client, f"/profile/fullmakter/{fullmakt.id}/edit", **chosen)
+    html = review.get_data(as_text=True)
+    assert review.status_code == 200
+    changes = html.split("Dette endres")[1].split("</ul>")[0]
+    assert "Siste dag: fra" in changes and str(later.day) in changes
+    assert "Områder" not in changes  # only what was changed
+    db.refresh(fullmakt)
+    assert fullmakt.ended_at is None  # nothing saved before it is confirmed
+
+    saved = post(client, f"/profile/fullmakter/{fullmakt.id}/edit", step="confirm", **chosen)
+    assert saved.status_code == 303
+    db.refresh(fullmakt)
+    new = db.scalars(
+        sa.select(Fullmakt)
+        .where(Fullmakt.replaces_id == fullmakt.id)
+        .options(sa.orm.selectinload(Fullmakt.areas))
+    ).one()
+    assert fullmakt.ended_at is not None
+    assert not new.all_areas and new.area_codes == {"timeavtaler-og-behandlere"}
+    from app.services.fullmakt import last_day_of
+
+    assert last_day_of(new) == later
+    page = client.get(saved.location).get_data(as_text=True)
+    assert "Fullmakten til Per Proxy er endret. Siste dag: fra" in page
+
+
+def test_saving_the_form_unchanged_changes_nothing(client, db, login, world):
+    fullmakt, last_day = _limited_selected(db, world)
+    login.resident(world.resident)
+    response = post(
+        client,
+        f"/profile/fullmakter/{fullmakt.id}/edit",
+        duration="until",
+        valid_to=last_day.isoformat(),
+        scope="selected",
+        areas=["timeavtaler-og-behandlere"],
+        step="confirm",
+    )
+    assert response.status_code == 303
+    assert "Ingenting ble endret" in client.get(response.location).get_data(as_text=True)
+    db.refresh(fullmakt)
+    assert fullmakt.ended_at is None
+    assert db.scalars(sa.select(Fullmakt).where(Fullmakt.replaces_id == fullmakt.id)).all() == []
+
+
+def test_widening_says_so_before_it_is_saved(client, db, login, world):
+    fullmakt, last_day = _limited_selected(db, world)
+    login.resident(world.resident)
+    html = post(
+        client,
+        f"/profile/fullmakter/{fullmakt.id}/edit",
+        duration="indefinite",
+        scope="all",
+    ).get_data(as_text=True)
+    changes = html.split("Dette endres")[1].split("</ul>")[0]
+    assert "Hvor lenge: fra siste dag" in changes and "til inntil videre" in changes
+    assert "Områder: fra Timeavtaler og behandlere til Alle områder" in changes
+    # "Endre mer" goes back to the form with what was chosen.
+    back = post(
+        client,
+        f"/profile/fullmakter/{fullmakt.id}/edit",
+        duration="indefinite",
+        scope="all",
+        step="back",
+    ).get_data(as_text=True)
+    assert _checked(back, "scope", "all") and _checked(back, "duration", "indefinite")
+    db.refresh(fullmakt)
+    assert fullmakt.ended_at is None
+
+
+def test_a_bad_change_is_explained_and_nothing_is_saved(client, db, login, world):
+    fullmakt, _ = _limited_selected(db, world)
+    login.resident(world.resident)
+    response = post(
+        client,
+        f"/profile/fullmakter/{fullmakt.id}/edit",
+        duration="until",
+        valid_to=(oslo_today() - timedelta(days=1)).isoformat(),
+        scope="selected",
+        areas=["timeavtaler-og-behandlere"],
+        step="confirm",
+    )
+    assert response.status_code == 422
+    assert "Siste dag kan ikke være tilbake i tid" in response.get_data(as_text=True)
+    db.refresh(fullmakt)
+    assert fullmakt.ended_at is None
+
+
+def test_only_the_grantor_opens_the_change_form(client, db, login, world):
+    fullmakt, _ = _limited_selected(db, world)
+    login.resident(world.proxy)  # the grantee, as himself
+    assert client.get(f"/profile/fullmakter/{fullmakt.id}/edit").status_code == 404
 
 
 def test_a_proxy_cannot_open_gi_ny_fullmakt_for_the_grantor(client, db, login, world):

@@ -302,7 +302,19 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         table(
             anonymous=LOGIN_REDIRECT,
             residents=404,
-            resident=303,
+            resident=200,
+            proxy_in_scope=403,
+            parent=403,
+            staff=403,
+        ),
+    ),
+    # Rita widens it to all areas: she is shown what changes before anything is saved.
+    ("citizen.fullmakt_edit", "POST"): (
+        post("/profile/fullmakter/{fullmakt}/edit", duration="indefinite", scope="all"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=200,
             proxy_in_scope=403,
             parent=403,
             staff=403,

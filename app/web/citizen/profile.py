@@ -20,14 +20,20 @@ from app.selectors import audit as audit_reads
 from app.selectors import fullmakt as fullmakt_reads
 from app.selectors.people import person_by_id
 from app.services import fullmakt as fullmakt_service
-from app.services.fullmakt import SEARCH_LIMIT, FullmaktRefused, SearchLimited
+from app.services.fullmakt import SEARCH_LIMIT, FullmaktRefused, FullmaktTerms, SearchLimited
 from app.services.people import SettingsRefused, contact_settings_update
-from app.web.citizen.forms import ContactForm, GranteeForm, GrantForm, PeriodFilterForm
+from app.web.citizen.forms import (
+    ChangeGrantForm,
+    ContactForm,
+    GranteeForm,
+    GrantForm,
+    PeriodFilterForm,
+)
 from app.web.citizen.routes import bp
 from app.web.forms import SimpleForm
+from app.web.fullmakt_text import change_lines
 from app.web.htmx import render
 from app.web.profile_text import (
-    fullmakt_refusal,
     fullmakt_refusal_to_form,
     search_limited,
     settings_refusal,
@@ -151,10 +157,12 @@ def _chosen(form: GranteeForm, family: list[Person], now: datetime) -> Person:
     return chosen
 
 
-def _area_choices(form: GrantForm) -> None:
+def _area_choices(form: GrantForm) -> dict[str, str]:
+    """The areas to choose from, in order; returns their names by code."""
     language = str(get_locale())
     areas = db.session.scalars(fullmakt_reads.areas()).all()
     form.areas.choices = [SelectChoice(a.code, a.name(language)) for a in areas]
+    return {a.code: a.name(language) for a in areas}
 
 
 @bp.route("/profile/fullmakter/new/details", methods=["GET", "POST"])
@@ -168,18 +176,19 @@ def fullmakt_details() -> Response:
     _area_choices(form)
     error = None
     if form.validate_on_submit():
+        terms = form.terms()
         try:
             fullmakt_service.fullmakt_grant(
                 db.session,
                 current_user,
                 grantee_id=grantee.id,
-                all_areas=form.scope.data == "all",
-                area_codes=form.areas.data or [],
-                valid_to=form.valid_to.data if form.duration.data == "until" else None,
+                all_areas=terms.all_areas,
+                area_codes=sorted(terms.area_codes),
+                valid_to=terms.last_day,
                 now=utcnow(),
             )
         except FullmaktRefused as refused:
-            error = fullmakt_refusal(refused.code)
+            error = fullmakt_refusal_to_form(form, refused.code)
         else:
             session.pop(GRANTEE_KEY, None)
             flash(_("%(name)s now has a fullmakt from you.", name=grantee.full_name), "success")
@@ -190,16 +199,59 @@ def fullmakt_details() -> Response:
     )
 
 
-@bp.route("/profile/fullmakter/<int:fullmakt_id>/edit", methods=["GET"])
+@bp.route("/profile/fullmakter/<int:fullmakt_id>/edit", methods=["GET", "POST"])
 def fullmakt_edit(fullmakt_id: int) -> Response:
-    """Changing a fullmakt gives a new one that replaces it: start step two for the same person."""
-    rep = access.require_scope(current_user, Scope.FULLMAKT)
-    fullmakt = db.session.scalars(fullmakt_reads.fullmakt_by_id(fullmakt_id)).unique().one_or_none()
-    if fullmakt is None:
+    """Endre: the form starts from the fullmakt as it is; what the change does is shown in
+    plain words and confirmed before it is saved; nothing changed saves nothing."""
+    access.require_scope(current_user, Scope.FULLMAKT)
+    now = utcnow()
+    try:
+        fullmakt = fullmakt_service.fullmakt_for_change(db.session, current_user, fullmakt_id, now)
+    except FullmaktRefused:
         abort(404)
-    access.require_fullmakt_grantor(current_user, fullmakt, rep.subject)
-    session[GRANTEE_KEY] = fullmakt.grantee_id
-    return redirect(url_for("citizen.fullmakt_details"), code=303)
+    form = ChangeGrantForm()
+    names = _area_choices(form)
+    current = FullmaktTerms.of(fullmakt)
+    if request.method == "GET":
+        form.fill(current)
+        return _edit_page(form, fullmakt, 200)
+    if not form.validate_on_submit():
+        return _edit_page(form, fullmakt, 422)
+    changes = fullmakt_service.fullmakt_changes(current, form.terms())
+    if not changes:
+        flash(_("Nothing was changed: the fullmakt is as it was."), "info")
+        return redirect(url_for("citizen.fullmakter"), code=303)
+    if form.step.data == "back":
+        return _edit_page(form, fullmakt, 200)
+    if form.step.data != "confirm":
+        return render(
+            "citizen/fullmakt_confirm.html",
+            form=form,
+            fullmakt=fullmakt,
+            changes=change_lines(changes, names),
+        )
+    try:
+        _new, changes = fullmakt_service.fullmakt_change(
+            db.session, current_user, fullmakt_id=fullmakt.id, terms=form.terms(), now=now
+        )
+    except FullmaktRefused as refused:
+        return _edit_page(form, fullmakt, 422, fullmakt_refusal_to_form(form, refused.code))
+    flash(
+        " ".join(
+            [
+                _("The fullmakt to %(name)s is changed.", name=fullmakt.grantee.full_name),
+                *change_lines(changes, names),
+            ]
+        ),
+        "success",
+    )
+    return redirect(url_for("citizen.fullmakter"), code=303)
+
+
+def _edit_page(form: ChangeGrantForm, fullmakt, status: int, error: str | None = None):
+    return render(
+        "citizen/fullmakt_edit.html", status=status, form=form, fullmakt=fullmakt, error=error
+    )
 
 
 @bp.post("/profile/fullmakter/<int:fullmakt_id>/end")
