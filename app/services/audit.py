@@ -60,8 +60,12 @@ def usage_log_add_durable(
     """An entry that is kept whatever the response: a refused request (422) rolls back its
     writes, and the web layer then writes these again (`usage_log_durable_restore`)."""
     row = {"subject_person_id": subject_person_id, "action": action, "at": at, **values}
-    session.info.setdefault(DURABLE_ENTRIES, []).append(row)
+    _keep_durable(session, [row])
     return usage_log_add(session, **row)  # type: ignore[arg-type]
+
+
+def _keep_durable(session: Session, rows: list[dict[str, object]]) -> None:
+    session.info.setdefault(DURABLE_ENTRIES, []).extend(rows)
 
 
 def usage_log_durable_restore(session: Session, *, rolled_back: bool) -> bool:
@@ -121,22 +125,22 @@ def staff_viewed_pending_fullmakter(
     session: Session, actor: Actor, fullmakter: Iterable[Fullmakt], now: datetime
 ) -> None:
     """A staff member deciding on assigned fullmakter saw each grantor's assessment and
-    document: every grantor gets an entry (one statement)."""
-    usage_log_add_many(
-        session,
-        [
-            {
-                "at": now,
-                "subject_person_id": f.grantor_id,
-                "action": UsageAction.STAFF_VIEWED_PERSON,
-                "actor_staff_id": actor.staff.id,
-                "actor_unit_id": actor.active_unit_id,
-                "object_type": "fullmakt",
-                "object_id": f.id,
-            }
-            for f in fullmakter
-        ],
-    )
+    document: every grantor gets an entry (one statement), kept whatever the response (the
+    page also answers a refused form, 422)."""
+    rows: list[dict[str, object]] = [
+        {
+            "at": now,
+            "subject_person_id": f.grantor_id,
+            "action": UsageAction.STAFF_VIEWED_PERSON,
+            "actor_staff_id": actor.staff.id,
+            "actor_unit_id": actor.active_unit_id,
+            "object_type": "fullmakt",
+            "object_id": f.id,
+        }
+        for f in fullmakter
+    ]
+    usage_log_add_many(session, rows)
+    _keep_durable(session, rows)
 
 
 def staff_viewed_appointments(

@@ -56,6 +56,9 @@ FULLMAKT_REFUSALS = {
         "You registered this fullmakt yourself. A second person must approve it."
     ),
     "not_pending": _l("This fullmakt is no longer waiting for approval."),
+    "already_given": _l(
+        "This person already has a fullmakt from you. Change it under Fullmakter instead."
+    ),
 }
 
 SETTINGS_REFUSALS = {

@@ -192,3 +192,54 @@ def test_the_resident_sees_a_waiting_fullmakt_as_waiting(client, db, login, worl
     assert "Sara Fremmed" not in given
     waiting = page.split("Venter på godkjenning")[1].split("Historikk")[0]
     assert "Til Sara Fremmed" in waiting
+
+
+def test_the_readmes_demo_walk_through(client, db, login, demo):
+    """README, Trying the demo: admin registers Nils for Lise, Anne approves, Lise acts."""
+    nils, lise = demo["people"]["nils"], demo["people"]["lise"]
+    login.staff(demo["staff"]["admin"])
+    response = post(
+        client,
+        "/admin/fullmakter",
+        grantor="02874430563",
+        grantee="14868540266",
+        document_reference="SAK 2026/17",
+        lacks_consent_competence="y",
+        assessment="Fastlege Hansen, legeerklæring",
+        valid_from=oslo_today().isoformat(),
+    )
+    assert response.status_code == 303
+    login.staff(demo["staff"]["anne"], unit_id=demo["units"]["Hjemmesykepleien sone Nord"].id)
+    page = client.get("/staff/fullmakter").get_data(as_text=True)
+    assert "Lise Berg for Nils Hansen" in page
+    fullmakt = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantor_id == nils.id)).one()
+    assert post(client, f"/staff/fullmakter/{fullmakt.id}/approve").status_code == 303
+    login.resident(lise)
+    assert post(client, "/act-for", person_id=nils.id).status_code == 303
+
+
+def test_a_refused_form_still_logs_who_saw_a_waiting_fullmakt(client, db, login, world):
+    """R9: the page answering a refused registration (422) shows the waiting fullmakt's
+    assessment too; the grantor's log keeps that entry although the form's writes roll back."""
+    registrant = factories.staff(
+        db, world.municipality, "admin-to", [(StaffRoleKind.MUNICIPAL_ADMIN, None)]
+    )
+    factories.fullmakt(
+        db,
+        world.resident,
+        factories.person(db, "Sara", "Fremmed"),
+        kind=FullmaktKind.ASSIGNED,
+        registered_by=registrant,
+        pending=True,
+    )
+    login.staff(world.admin)
+    response = register(client, world, world.proxy, assessment="")
+    assert response.status_code == 422 and "Fastlege" in response.get_data(as_text=True)
+    seen = db.scalars(
+        sa.select(UsageLogEntry).where(
+            UsageLogEntry.subject_person_id == world.resident.id,
+            UsageLogEntry.action == UsageAction.STAFF_VIEWED_PERSON,
+            UsageLogEntry.actor_staff_id == world.admin.id,
+        )
+    ).all()
+    assert len(seen) == 1

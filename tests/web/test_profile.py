@@ -442,3 +442,22 @@ def test_a_parent_reads_a_young_childs_log(client, db, login):
     factories.parent_of(db, parent, child)
     login.resident(parent, acting_for=child)
     assert client.get("/profile/log").status_code == 200
+
+
+def test_every_fullmakt_refusal_has_its_own_words():
+    """A code without a text would fall back to "not found", which says something else."""
+    from pathlib import Path
+
+    from app.web.profile_text import FULLMAKT_REFUSALS
+
+    source = Path(__file__).parents[2] / "app"
+    raised = set()
+    for path in (source / "services" / "fullmakt.py", source / "security" / "access.py"):
+        text = path.read_text()
+        raised |= set(re.findall(r'FullmaktRefused\("(\w+)"\)', text))
+        raised |= set(re.findall(r'_refuse\(\s*actor,\s*"(\w+)"', text))
+        raised |= set(re.findall(r'return "(\w+)"', text)) if path.name == "access.py" else set()
+    raised |= {"self", "grantee_too_young", "grantee_protected", "grantor_too_young"}
+    raised |= {"grantor_not_active", "grantor_protected", "own_registration", "staff_party"}
+    missing = raised - set(FULLMAKT_REFUSALS) - {"search_limited"}
+    assert not missing
