@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import date, timedelta
 
+from babel.dates import format_date
 from playwright.sync_api import Browser, Page, expect
 
 from app.clock import oslo_today
@@ -34,9 +36,19 @@ def open_gi_ny_fullmakt(page: Page, a11y: A11y, me: str) -> None:
     a11y.check(page)
 
 
-def search(page: Page, number: str) -> None:
+def search(page: Page, number: str, family_name: str) -> None:
     page.get_by_label("Fødselsnummer").fill(number)
+    page.get_by_label("Etternavn").fill(family_name)
     page.get_by_role("button", name="Søk").click()
+
+
+def weekday(day: date) -> str:
+    """As the app writes a day ("onsdag 3. juni", with the year when it is not this year)."""
+    pattern = "EEEE d. MMMM" + (" y" if day.year != oslo_today().year else "")
+    return format_date(day, pattern, locale="nb")
+
+
+NO_MATCH = "Vi fant ingen som kan få fullmakt fra deg med det fødselsnummeret og etternavnet"
 
 
 def test_kari_gives_lise_a_fullmakt_and_ends_it(page: Page, a11y: A11y, browser, server, device):
@@ -44,14 +56,20 @@ def test_kari_gives_lise_a_fullmakt_and_ends_it(page: Page, a11y: A11y, browser,
     a11y.check(page)
     open_gi_ny_fullmakt(page, a11y, "Kari Nordmann")
 
-    search(page, KNUT)
-    expect(page.get_by_role("alert")).to_contain_text("18 år eller eldre")
+    # Under 18, a protected address, the wrong family name: one and the same answer, no name.
+    search(page, KNUT, "Knutsen")
+    expect(page.get_by_role("alert")).to_contain_text(NO_MATCH)
+    expect(page.get_by_role("alert")).not_to_contain_text("Knut")
     a11y.check(page, "Knut refused")
-    search(page, MARIT)
-    expect(page.get_by_role("alert")).to_contain_text("kan ikke få fullmakt")
-    a11y.check(page, "Marit refused")
+    search(page, MARIT, "Olsen")
+    expect(page.get_by_role("alert")).to_contain_text(NO_MATCH)
+    expect(page.get_by_role("alert")).not_to_contain_text("Marit")
+    search(page, LISE, "Nordmann")
+    expect(page.get_by_role("alert")).to_contain_text(NO_MATCH)
+    expect(page.get_by_label("Fødselsnummer")).to_have_value(LISE)  # nothing typed is lost
+    a11y.check(page, "Marit and Lise by the wrong name refused")
 
-    search(page, LISE)
+    search(page, LISE, "berg")
     expect(page.get_by_role("heading", level=1)).to_have_text("Fullmakt til Lise Berg")
     a11y.check(page)
     last_day = oslo_today() + timedelta(days=90)
@@ -94,6 +112,38 @@ def test_kari_gives_lise_a_fullmakt_and_ends_it(page: Page, a11y: A11y, browser,
     lise.check(lise_page)
     lise_page.context.close()
     assert not lise.unchecked()
+
+
+def test_kari_changes_only_the_last_day_of_evas_fullmakt(page: Page, a11y: A11y):
+    """Endre starts from the fullmakt as it is, says what changes, and changes only that."""
+    log_in_resident(page, a11y, "Kari Nordmann")
+    a11y.check(page)
+    page.goto("/profile/fullmakter")
+    a11y.check(page)
+    eva = page.locator(".fullmakt").filter(has_text="Eva Nordmann")
+    expect(eva).to_contain_text("Timeavtaler og behandlere")
+    eva.get_by_role("link", name="Endre").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Endre fullmakten til Eva Nordmann")
+    expect(page.get_by_label("Til en dato")).to_be_checked()
+    expect(page.get_by_label("Utvalgte områder")).to_be_checked()
+    expect(page.get_by_label("Timeavtaler og behandlere")).to_be_checked()
+    old_last_day = date.fromisoformat(page.get_by_label("Siste dag").input_value())
+    a11y.check(page)
+    new_last_day = old_last_day + timedelta(days=30)
+    page.get_by_label("Siste dag").fill(new_last_day.isoformat())
+    page.get_by_role("button", name="Se over endringen").click()
+    changes = page.get_by_role("region", name="Dette endres")
+    expect(changes).to_contain_text("Siste dag: fra")
+    expect(changes).not_to_contain_text("Områder")
+    expect(changes).not_to_contain_text("Hvor lenge")
+    a11y.check(page)
+    page.get_by_role("button", name="Lagre endringen").click()
+    expect(page.get_by_role("status")).to_contain_text("Fullmakten til Eva Nordmann er endret")
+    eva = page.locator(".fullmakt").filter(has_text="Eva Nordmann")
+    expect(eva).to_contain_text("Timeavtaler og behandlere")
+    expect(eva).not_to_contain_text("Alle områder")
+    expect(eva).to_contain_text(f"Gjelder til og med {weekday(new_last_day)}")
+    a11y.check(page)
 
 
 def test_ola_acting_for_kari_cannot_give_a_fullmakt_for_her(page: Page, a11y: A11y):
@@ -182,3 +232,87 @@ def test_contact_settings_are_kept(page: Page, a11y: A11y):
     expect(page.get_by_label("Mobilnummer")).to_have_value("+4791234567")
     expect(page.get_by_label("Alle varsler")).to_be_checked()
     a11y.check(page)
+
+
+def test_an_assigned_fullmakt_takes_effect_when_a_second_person_approves_it(
+    page: Page, a11y: A11y, browser, server, device
+):
+    """The administrator registers a fullmakt from Kari to Lise; it gives Lise nothing until
+    Anne, who leads a unit serving Kari, approves it. Then Kari's proxies are told."""
+    KARI = "12833810241"
+    log_in_staff(page, a11y, "admin")
+    a11y.check(page)
+    page.get_by_role("link", name="Tildelt fullmakt").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tildelt fullmakt")
+    a11y.check(page)
+    page.get_by_label("Fødselsnummer til den fullmakten gjelder").fill(KARI)
+    page.get_by_label("Fødselsnummer til den som får fullmakten").fill(LISE)
+    page.get_by_label("Dokumentreferanse").fill("SAK 2026/17")
+    page.get_by_role("button", name="Registrer fullmakt").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Bekreft at personen er vurdert til å mangle samtykkekompetanse")
+    a11y.check(page, "without the assessment")
+    page.get_by_label("Personen er vurdert til å mangle samtykkekompetanse").check()
+    page.get_by_label("Hvem vurderte det, og på hvilket grunnlag").fill(
+        "Fastlege Hansen, legeerklæring 3. mars"
+    )
+    page.get_by_role("button", name="Registrer fullmakt").click()
+    expect(page.get_by_role("status")).to_contain_text("når en annen person har godkjent den")
+    waiting = page.locator(".fullmakt").filter(has_text="Lise Berg for Kari Nordmann")
+    expect(waiting).to_contain_text("Du registrerte denne fullmakten selv")
+    expect(waiting).to_contain_text("Kari Nordmann bruker Hjemmedialog og har samtykket")
+    expect(waiting.get_by_role("button", name="Godkjenn")).to_have_count(0)
+    a11y.check(page, "waiting for a second person")
+
+    # Until then Lise cannot act for Kari.
+    lise_page = new_page(browser, server, device)
+    lise = A11y()
+    log_in_resident(lise_page, lise, "Lise Berg")
+    lise.check(lise_page)
+    person_menu(lise_page, "Lise Berg").click()
+    expect(lise_page.locator("#person-menu")).not_to_contain_text("Kari Nordmann")
+    lise.check(lise_page, "with the person menu open")
+
+    anne_page = new_page(browser, server, device)
+    anne = A11y()
+    log_in_staff(anne_page, anne, "anne")
+    anne.check(anne_page)
+    anne_page.get_by_role("button", name="Hjemmesykepleien sone Nord").click()
+    expect(anne_page.get_by_role("heading", level=1)).to_have_text("Meldingskø")
+    anne.check(anne_page)
+    anne_page.get_by_role("navigation", name="Hovedmeny").get_by_role(
+        "link", name="Fullmakter"
+    ).click()
+    expect(anne_page.get_by_role("heading", level=1)).to_have_text("Fullmakter til godkjenning")
+    anne.check(anne_page)
+    card = anne_page.locator(".fullmakt").filter(has_text="Lise Berg for Kari Nordmann")
+    expect(card).to_contain_text("Fastlege Hansen")
+    card.get_by_role("button", name="Godkjenn").click()
+    expect(anne_page.get_by_role("status")).to_contain_text("er godkjent og gjelder nå")
+    expect(anne_page.get_by_text("Ingen venter på godkjenning.")).to_be_visible()
+    anne.check(anne_page)
+    anne_page.context.close()
+
+    lise_page.reload()
+    lise.check(lise_page)
+    act_for(lise_page, lise, "Lise Berg", "Kari Nordmann")
+    lise.check(lise_page, "acting for Kari")
+    lise_page.context.close()
+
+    # Ola, who already holds a fullmakt from Kari, is told (without names or health content).
+    outbox_page = new_page(browser, server, device)
+    outbox = A11y()
+    to_ola = outbox_page.locator("li").filter(has_text="ola@andeby.example")
+    told = to_ola.filter(has_text="Ny fullmakt registrert av Andeby kommune")
+    deadline = time.monotonic() + 20
+    while True:  # the worker sends it shortly: look again until it is there
+        outbox_page.goto("/dev/outbox")
+        if told.count() or time.monotonic() > deadline:
+            break
+        outbox_page.wait_for_timeout(300)
+    expect(told).to_have_count(1)
+    expect(told).not_to_contain_text("Lise")
+    expect(told).not_to_contain_text("Kari")
+    outbox.check(outbox_page)
+    outbox_page.context.close()
+    assert not lise.unchecked() and not anne.unchecked() and not outbox.unchecked()

@@ -42,9 +42,35 @@ def run_migrations_online() -> None:
     conf_args.setdefault("process_revision_directives", process_revision_directives)
 
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _sqlite_foreign_keys_check(connection)
+        finally:
+            if sqlite:
+                connection.rollback()  # nothing left open: the pragma works only outside one
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on: bool) -> None:
+    """Batch mode rebuilds a table by copying it and dropping the old one; with foreign keys
+    on, SQLite refuses to drop a table other rows refer to. The pragma only takes effect
+    outside a transaction, so it goes straight to the driver's connection (in autocommit)."""
+    connection.connection.driver_connection.execute(
+        f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}"
+    )
+
+
+def _sqlite_foreign_keys_check(connection) -> None:
+    """Before the migration commits: every reference still points at a row."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration broke foreign keys: {broken[:10]}")
 
 
 if context.is_offline_mode():

@@ -42,6 +42,11 @@ _birthdays = itertools.count(0)
 TERMS = "2026-1"
 
 
+def next_name() -> int:
+    """A number not used before in this run (for unique usernames and names)."""
+    return next(_names)
+
+
 def synthetic_fnr(born: date) -> str:
     """A valid synthetic fødselsnummer (month + 80) for a birth date."""
     for _ in range(1000):
@@ -127,13 +132,16 @@ def staff(
     username: str,
     roles: list[tuple[StaffRoleKind, Unit | None]],
     name: str | None = None,
+    person: Person | None = None,
 ) -> StaffAccount:
+    """A staff account; `person` is their own entry in the register, when it matters."""
     account = StaffAccount(
         municipality=m,
         username=username,
         full_name=name or username.title(),
         password_hash=_HASH,
         created_at=utcnow(),
+        person_id=person.id if person else None,
     )
     account.roles = [StaffRole(role=r, unit=u) for r, u in roles]
     db.add(account)
@@ -172,7 +180,10 @@ def fullmakt(
     ended_at: datetime | None = None,
     kind: FullmaktKind = FullmaktKind.ORDINARY,
     registered_by: StaffAccount | None = None,
+    approved_by: StaffAccount | None = None,
+    pending: bool = False,
 ) -> Fullmakt:
+    """A fullmakt in force (unless ended, expired or `pending`: assigned, not yet approved)."""
     now = utcnow()
     f = Fullmakt(
         grantor=grantor,
@@ -184,7 +195,10 @@ def fullmakt(
         ended_at=ended_at,
         created_at=now,
         document_reference="SAK-1" if kind is FullmaktKind.ASSIGNED else None,
+        assessment="Fastlegen, legeerklæring" if kind is FullmaktKind.ASSIGNED else None,
         registered_by=registered_by,
+        approved_at=None if pending else now,
+        approved_by=approved_by,
     )
     f.areas = [area(db, code) for code in (areas or ())]
     db.add(f)

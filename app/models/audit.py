@@ -36,6 +36,11 @@ class UsageAction(enum.StrEnum):
     FULLMAKT_ENDED = "fullmakt_ended"
     SETTINGS_CHANGED = "settings_changed"
     NOTICE_SENT = "notice_sent"
+    REGISTER_SEARCHED = "register_searched"  # Gi ny fullmakt: a search by fødselsnummer
+    FULLMAKT_REGISTERED = "fullmakt_registered"  # assigned, waiting for a second person
+    FULLMAKT_APPROVED = "fullmakt_approved"  # assigned, approved: in force from now
+    FULLMAKT_REJECTED = "fullmakt_rejected"  # assigned, rejected: never in force
+    FULLMAKT_CHANGED = "fullmakt_changed"  # ordinary, changed: a new one replaces it
 
 
 class UsageLogEntry(IdMixin, Base):

@@ -61,9 +61,15 @@ class Fullmakt(IdMixin, Base):
     ended_at: Mapped[datetime | None]
     ended_by_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
     ended_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
-    # Assigned fullmakt: the decision document and who registered it.
+    # Assigned fullmakt: the decision document, the assessment that the grantor lacks
+    # consent competence (who assessed it, on what basis), and who registered it.
     document_reference: Mapped[str | None] = mapped_column(sa.String(200))
+    assessment: Mapped[str | None] = mapped_column(sa.String(500))
     registered_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
+    # When it took effect. An ordinary fullmakt is approved as it is given; an assigned one
+    # gives no access anywhere until a second person approves it (rejecting ends it).
+    approved_at: Mapped[datetime | None]
+    approved_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
     # Editing ends a fullmakt and creates a new one that replaces it.
     replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fullmakt.id"))
 
@@ -74,6 +80,14 @@ class Fullmakt(IdMixin, Base):
             "kind <> 'assigned' OR (document_reference IS NOT NULL"
             " AND registered_by_staff_id IS NOT NULL)",
             name="assigned_documented",
+        ),
+        sa.CheckConstraint(
+            "kind = 'assigned' OR approved_at IS NOT NULL", name="ordinary_approved"
+        ),
+        sa.CheckConstraint(
+            "approved_by_staff_id IS NULL OR registered_by_staff_id IS NULL"
+            " OR approved_by_staff_id <> registered_by_staff_id",
+            name="second_person_approves",
         ),
         sa.Index("ix_fullmakt_grantee_valid", "grantee_id", "ended_at", "valid_to"),
     )
@@ -86,12 +100,16 @@ class Fullmakt(IdMixin, Base):
     registered_by: Mapped[StaffAccount | None] = relationship(
         foreign_keys=[registered_by_staff_id], lazy="raise_on_sql"
     )
+    approved_by: Mapped[StaffAccount | None] = relationship(
+        foreign_keys=[approved_by_staff_id], lazy="raise_on_sql"
+    )
 
     @hybrid_method
     def is_valid_at(self, moment: datetime) -> bool:
-        """In force at that moment: not ended, begun, not expired (Python and SQL)."""
+        """In force at that moment: approved, not ended, begun, not expired (Python and SQL)."""
         return (
-            self.ended_at is None
+            self.approved_at is not None
+            and self.ended_at is None
             and self.valid_from <= moment
             and (self.valid_to is None or moment < self.valid_to)
         )
@@ -100,10 +118,20 @@ class Fullmakt(IdMixin, Base):
     @classmethod
     def _is_valid_at_expression(cls, moment: datetime) -> sa.ColumnElement[bool]:
         return sa.and_(
+            cls.approved_at.is_not(None),
             cls.ended_at.is_(None),
             cls.valid_from <= moment,
             sa.or_(cls.valid_to.is_(None), cls.valid_to > moment),
         )
+
+    @property
+    def is_pending(self) -> bool:
+        """An assigned fullmakt waiting for a second person's approval (no access yet)."""
+        return self.approved_at is None and self.ended_at is None
+
+    @property
+    def was_rejected(self) -> bool:
+        return self.approved_at is None and self.ended_at is not None
 
     @property
     def area_codes(self) -> frozenset[str]:

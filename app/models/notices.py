@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class NoticeEvent(enum.StrEnum):
     NEW_MESSAGE = "new_message"
     VISIT_COMPLETED = "visit_completed"
+    NEW_FULLMAKT = "new_fullmakt"  # someone may now act for the person (assigned, approved)
 
 
 class NoticeStatus(enum.StrEnum):

@@ -32,6 +32,9 @@ class StaffAccount(IdMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # The staff member's own entry in the population register, when known: nobody registers
+    # or approves a fullmakt in which they are the grantor or the grantee.
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"), index=True)
 
     municipality: Mapped[Municipality] = relationship(lazy="raise_on_sql")
     roles: Mapped[list[StaffRole]] = relationship(

@@ -46,6 +46,22 @@ def notice_text(
                     "You have received a new message from %(sender)s. Log in to read the message.",
                     sender=sender,
                 )
+        elif event is NoticeEvent.NEW_FULLMAKT:
+            subject = _("New fullmakt registered by %(sender)s", sender=sender)
+            if for_someone_else:
+                body = _(
+                    "%(sender)s has registered a fullmakt that lets another person act on "
+                    "behalf of someone you represent in Hjemmedialog. If it is wrong, "
+                    "contact %(sender)s.",
+                    sender=sender,
+                )
+            else:
+                body = _(
+                    "%(sender)s has registered a fullmakt that lets another person act on "
+                    "your behalf in Hjemmedialog. Log in to see it. If it is wrong, "
+                    "contact %(sender)s.",
+                    sender=sender,
+                )
         else:
             at = completed_at.astimezone(OSLO).strftime("%H:%M") if completed_at else ""
             subject = _("A home visit is done")

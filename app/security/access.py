@@ -375,6 +375,79 @@ def may_end_fullmakt(actor: Actor, fullmakt: Fullmakt) -> bool:
     )
 
 
+# --- assigned fullmakt: registered by one, approved by a second person (R11) ------------------
+
+
+def is_unit_leader(actor: Actor) -> bool:
+    """The actor leads the unit they work in now."""
+    return StaffRoleKind.LEADER in staff_unit_roles(actor, actor.active_unit_id)
+
+
+def fullmakt_registration_refusal(actor: Actor, grantor: Person, grantee: Person) -> str | None:
+    """Why the actor may not register an assigned fullmakt from `grantor` to `grantee`
+    (logged), or None. Only the administrator of the grantor's municipality registers one;
+    the grantee may live anywhere (a relative in another city is normal: the assessment and
+    a second person's approval are what protect the resident); nobody registers one in
+    which they are a party themselves."""
+    require_municipal_admin(actor)
+    if grantor.municipality_id != actor.staff.municipality_id:
+        return _refuse(actor, "other_municipality", grantor_id=grantor.id)
+    if actor.staff.person_id is not None and actor.staff.person_id in (grantor.id, grantee.id):
+        return _refuse(actor, "staff_party", grantor_id=grantor.id, grantee_id=grantee.id)
+    return None
+
+
+def serves_person(actor: Actor, registrations: Iterable[ServiceRecipient], today: date) -> bool:
+    """The actor's active unit serves the person now (registrations with units loaded)."""
+    return any(
+        reg.is_current(today)
+        and staff_may_reach_unit_object(
+            actor, unit_id=reg.unit_id, municipality_id=reg.unit.municipality_id
+        )
+        for reg in registrations
+    )
+
+
+def is_fullmakt_decider(actor: Actor, fullmakt: Fullmakt, *, serves_grantor: bool) -> bool:
+    """Who decides on an assigned fullmakt: the administrator of the grantor's municipality,
+    or the leader of a unit that serves the grantor now (grantor loaded)."""
+    if not actor.is_staff or fullmakt.kind is not FullmaktKind.ASSIGNED:
+        return False
+    if is_municipal_admin(actor):
+        return fullmakt.grantor.municipality_id == actor.staff.municipality_id
+    return is_unit_leader(actor) and serves_grantor
+
+
+def require_fullmakt_decider(
+    actor: Actor, fullmakt: Fullmakt, *, registrations: Iterable[ServiceRecipient], today: date
+) -> None:
+    """Anyone else is told nothing: the fullmakt does not exist for them."""
+    serves = serves_person(actor, registrations, today)
+    if not is_fullmakt_decider(actor, fullmakt, serves_grantor=serves):
+        _deny(actor, "not a decider of the fullmakt", fullmakt_id=fullmakt.id, hide=True)
+
+
+def approval_refusal(actor: Actor, fullmakt: Fullmakt) -> str | None:
+    """Why a decider may not approve this fullmakt, or None (pure: for showing buttons).
+    A second person approves: never the one who registered it, nor a party to it."""
+    if not fullmakt.is_pending:
+        return "not_pending"
+    if fullmakt.registered_by_staff_id == actor.staff.id:
+        return "own_registration"
+    if actor.staff.person_id is not None and actor.staff.person_id in (
+        fullmakt.grantor_id,
+        fullmakt.grantee_id,
+    ):
+        return "staff_party"
+    return None
+
+
+def fullmakt_approval_refusal(actor: Actor, fullmakt: Fullmakt) -> str | None:
+    """`approval_refusal`, logged when it refuses."""
+    code = approval_refusal(actor, fullmakt)
+    return _refuse(actor, code, fullmakt_id=fullmakt.id) if code else None
+
+
 def require_notice_follow_up(
     actor: Actor,
     *,
@@ -399,6 +472,17 @@ def load_representations(session: Session, person: Person, now: datetime) -> lis
     fullmakter = session.scalars(fullmakter_received(person.id, now)).unique().all()
     children = session.scalars(children_in_care(person.id)).all()
     return representations(person, fullmakter=fullmakter, children=children, now=now)
+
+
+def _refuse(actor: Actor, code: str, **context: object) -> str:
+    """A refusal the user is told about (the caller raises it as its own kind), logged."""
+    log.warning(
+        "access refused: %s actor=%s %s",
+        code,
+        actor.describe(),
+        " ".join(f"{k}={v}" for k, v in context.items()),
+    )
+    return code
 
 
 def _deny(actor: Actor, reason: str, *, hide: bool = False, **context: object) -> None:

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import FamilyRelation, Fullmakt, FullmaktArea, Person
+from app.models import (
+    Consent,
+    FamilyRelation,
+    Fullmakt,
+    FullmaktArea,
+    FullmaktKind,
+    Person,
+    ServiceRecipient,
+)
 
 
 @dataclass(frozen=True)
 class FullmaktLists:
     given: list[Fullmakt]
     received: list[Fullmakt]
-    history: list[Fullmakt]  # ended or expired, both ways, newest first
+    pending: list[Fullmakt]  # assigned, waiting for a second person's approval, both ways
+    history: list[Fullmakt]  # ended, rejected or expired, both ways, newest first
 
 
 def fullmakt_lists(session: Session, person_id: int, now: datetime) -> FullmaktLists:
@@ -34,11 +43,25 @@ def fullmakt_lists(session: Session, person_id: int, now: datetime) -> FullmaktL
         .unique()
         .all()
     )
-    in_force = [f for f in rows if f.ended_at is None and (f.valid_to is None or f.valid_to > now)]
+    current = [f for f in rows if f.ended_at is None and (f.valid_to is None or f.valid_to > now)]
+    in_force = [f for f in current if f.approved_at is not None]
     return FullmaktLists(
         given=[f for f in in_force if f.grantor_id == person_id],
         received=[f for f in in_force if f.grantee_id == person_id],
-        history=[f for f in rows if f not in in_force],
+        pending=[f for f in current if f.approved_at is None],
+        history=[f for f in rows if f not in current],
+    )
+
+
+def ordinary_in_force(
+    grantor_id: int, grantee_id: int, now: datetime
+) -> sa.Select[tuple[Fullmakt]]:
+    """The ordinary fullmakt the grantor has given the grantee that is in force now, if any."""
+    return sa.select(Fullmakt).where(
+        Fullmakt.grantor_id == grantor_id,
+        Fullmakt.grantee_id == grantee_id,
+        Fullmakt.kind == FullmaktKind.ORDINARY,
+        Fullmakt.is_valid_at(now),
     )
 
 
@@ -71,12 +94,50 @@ def areas() -> sa.Select[tuple[FullmaktArea]]:
     return sa.select(FullmaktArea).order_by(FullmaktArea.sort_order, FullmaktArea.code)
 
 
+def _assigned() -> sa.Select[tuple[Fullmakt]]:
+    return (
+        sa.select(Fullmakt)
+        .where(Fullmakt.kind == FullmaktKind.ASSIGNED)
+        .options(
+            joinedload(Fullmakt.grantor),
+            joinedload(Fullmakt.grantee),
+            joinedload(Fullmakt.registered_by),
+            joinedload(Fullmakt.approved_by),
+        )
+    )
+
+
 def assigned_in_municipality(municipality_id: int) -> sa.Select[tuple[Fullmakt]]:
     """Assigned fullmakter for people living in the municipality, newest first."""
     return (
-        sa.select(Fullmakt)
+        _assigned()
         .join(Person, Person.id == Fullmakt.grantor_id)
-        .where(Fullmakt.kind == "assigned", Person.municipality_id == municipality_id)
-        .options(joinedload(Fullmakt.grantor), joinedload(Fullmakt.grantee))
+        .where(Person.municipality_id == municipality_id)
         .order_by(Fullmakt.created_at.desc(), Fullmakt.id.desc())
+    )
+
+
+def pending_for_unit(unit_id: int, today: date) -> sa.Select[tuple[Fullmakt]]:
+    """Assigned fullmakter waiting for approval, for people the unit serves now, oldest first."""
+    served = sa.select(ServiceRecipient.person_id).where(
+        ServiceRecipient.unit_id == unit_id, ServiceRecipient.is_current(today)
+    )
+    return (
+        _assigned()
+        .where(
+            Fullmakt.approved_at.is_(None),
+            Fullmakt.ended_at.is_(None),
+            Fullmakt.grantor_id.in_(served),
+        )
+        .order_by(Fullmakt.created_at, Fullmakt.id)
+    )
+
+
+def digitally_active_among(person_ids: list[int], terms_version: str) -> sa.Select[tuple[int]]:
+    """Which of the people use Hjemmedialog themselves (consented to the current terms): the
+    one deciding on an assigned fullmakt should know that the person gave consent."""
+    return sa.select(Consent.person_id).where(
+        Consent.person_id.in_(person_ids),
+        Consent.terms_version == terms_version,
+        Consent.withdrawn_at.is_(None),
     )

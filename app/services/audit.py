@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.database import durable_write
-from app.models import UsageAction, UsageLogEntry
+from app.models import Fullmakt, UsageAction, UsageLogEntry
 
 if TYPE_CHECKING:
     from app.security.actor import Actor
@@ -44,6 +44,21 @@ def usage_log_add(
     session.add(entry)
     session.flush()
     return entry
+
+
+# Entries that stay even when the request's other writes are rolled back (session.info).
+def usage_log_add_durable(
+    session: Session,
+    *,
+    subject_person_id: int,
+    action: UsageAction,
+    at: datetime,
+    **values: object,
+) -> None:
+    """An entry that is kept whatever the response: a refused request (422) rolls back its
+    writes, and the web layer then makes durable writes again (app/database.py)."""
+    row = {"subject_person_id": subject_person_id, "action": action, "at": at, **values}
+    durable_write(session, lambda s: usage_log_add_many(s, [row]))
 
 
 def usage_log_if_acting_for_other(
@@ -138,6 +153,35 @@ def staff_viewed_thread(
             )
         ],
     )
+
+
+def staff_viewed_pending_fullmakter(
+    session: Session, actor: Actor, fullmakter: Iterable[Fullmakt], now: datetime
+) -> None:
+    """A staff member deciding on assigned fullmakter saw each grantor's assessment and
+    document: every grantor gets an entry (one statement), kept whatever the response (the
+    page also answers a refused form, 422). The grantees it names get a list entry."""
+    fullmakter = list(fullmakter)
+    rows: list[dict[str, object]] = [
+        {
+            "at": now,
+            "subject_person_id": f.grantor_id,
+            "action": UsageAction.STAFF_VIEWED_PERSON,
+            "actor_staff_id": actor.staff.id,
+            "actor_unit_id": actor.active_unit_id,
+            "object_type": "fullmakt",
+            "object_id": f.id,
+        }
+        for f in fullmakter
+    ]
+    # The grantees are named too: they see that in their own log.
+    rows += [
+        _staff_entry(
+            actor, grantee_id, UsageAction.STAFF_VIEWED_PERSON, now, object_type="fullmakter"
+        )
+        for grantee_id in sorted({f.grantee_id for f in fullmakter})
+    ]
+    _staff_reads(session, rows)
 
 
 def staff_viewed_appointments(

@@ -294,6 +294,7 @@ def demo_load(
         valid_from=now - timedelta(days=180),
         valid_to=None,
         created_at=now - timedelta(days=180),
+        approved_at=now - timedelta(days=180),
     )
     eva_fullmakt = Fullmakt(
         grantor=people["kari"],
@@ -305,6 +306,7 @@ def demo_load(
             UTC
         ),
         created_at=now - timedelta(days=30),
+        approved_at=now - timedelta(days=30),
     )
     eva_fullmakt.areas = [areas[APPOINTMENTS_AND_PROVIDERS]]
     session.add_all([ola_fullmakt, eva_fullmakt])

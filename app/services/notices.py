@@ -8,7 +8,7 @@ person per event. Delivery is the outbox worker's job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -33,11 +33,19 @@ from app.selectors.staff import registrations_of
 LEVELS_FOR_EVENT = {
     NoticeEvent.NEW_MESSAGE: {NoticeLevel.NORMAL, NoticeLevel.ALL},
     NoticeEvent.VISIT_COMPLETED: {NoticeLevel.ALL},
+    NoticeEvent.NEW_FULLMAKT: set(NoticeLevel),
 }
+# Who may act for a person concerns everyone who already does: they are told whatever they
+# chose for the person's other events, so that a fullmakt that should not be is noticed.
+TOLD_TO_EVERY_REPRESENTATIVE = {NoticeEvent.NEW_FULLMAKT}
 
 
 def wants_notice(settings: ContactSettings, event: NoticeEvent, *, for_someone_else: bool) -> bool:
-    if for_someone_else and not settings.same_for_represented:
+    if (
+        for_someone_else
+        and not settings.same_for_represented
+        and event not in TOLD_TO_EVERY_REPRESENTATIVE
+    ):
         return False
     return settings.level in LEVELS_FOR_EVENT[event]
 
@@ -61,10 +69,16 @@ def notices_for_event(
     event_key: str,
     municipality_id: int,
     now: datetime,
+    representing: Sequence[Person] | None = None,
 ) -> list[Notice]:
-    """Add the notices an event gives to the outbox; returns them."""
+    """Add the notices an event gives to the outbox; returns them.
+
+    Besides the subject, the people `representing` them are told (by default everyone who
+    represents the subject with the notices scope now)."""
+    if representing is None:
+        representing = representatives(session, subject, now)
     candidates: list[tuple[Person, bool]] = [(subject, False)]
-    candidates += [(person, True) for person in representatives(session, subject, now)]
+    candidates += [(person, True) for person in representing]
     settings = _settings_of(session, (person.id for person, _ in candidates))
     notices = []
     addresses: set[tuple[NoticeChannel, str]] = set()

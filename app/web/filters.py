@@ -72,6 +72,7 @@ PASSED_ON = {
 NOTICE_EVENTS = {
     NoticeEvent.NEW_MESSAGE: _l("New message"),
     NoticeEvent.VISIT_COMPLETED: _l("A home visit is done"),
+    NoticeEvent.NEW_FULLMAKT: _l("New fullmakt"),
 }
 
 

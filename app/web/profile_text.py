@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.clock import OSLO
 from app.models import UsageAction, UsageLogEntry
 
 FULLMAKT_REFUSALS = {
@@ -24,6 +27,13 @@ FULLMAKT_REFUSALS = {
     ),
     "not_resident": _l("Only residents give a fullmakt."),
     "not_found": _l("We found no person with that fødselsnummer."),
+    # Gi ny fullmakt, someone else: one answer for every refusal about the person searched
+    # for, so that nobody learns from it who is in the register (R11).
+    "no_match": _l(
+        "We found nobody who can receive a fullmakt from you with that fødselsnummer and "
+        "family name. Check both, or contact the municipality."
+    ),
+    "family_name_missing": _l("Give the family name."),
     "invalid_number": _l("That is not a valid fødselsnummer. It has 11 digits."),
     "valid_to_past": _l("The last day cannot be in the past."),
     "no_areas": _l("Choose at least one area."),
@@ -32,6 +42,23 @@ FULLMAKT_REFUSALS = {
     "document_too_long": _l("The document reference is too long."),
     "period_order": _l("The last day is before the first day."),
     "choose_someone": _l("Choose a family member, or search with a fødselsnummer."),
+    "staff_party": _l(
+        "You are yourself the grantor or the grantee of this fullmakt. Someone else must "
+        "register and approve it."
+    ),
+    "assessment_unconfirmed": _l(
+        "Confirm that the person has been assessed to lack consent competence. Without that "
+        "assessment the municipality cannot register a fullmakt for them."
+    ),
+    "assessment_missing": _l("Say who assessed the consent competence, and on what basis."),
+    "assessment_too_long": _l("The assessment is too long."),
+    "own_registration": _l(
+        "You registered this fullmakt yourself. A second person must approve it."
+    ),
+    "not_pending": _l("This fullmakt is no longer waiting for approval."),
+    "already_given": _l(
+        "This person already has a fullmakt from you. Change it under Fullmakter instead."
+    ),
 }
 
 SETTINGS_REFUSALS = {
@@ -44,8 +71,41 @@ SETTINGS_REFUSALS = {
 }
 
 
+# Refusals shown at a form field rather than in the summary above the form.
+FULLMAKT_REFUSAL_FIELDS = {
+    "invalid_number": "fodselsnummer",
+    "family_name_missing": "family_name",
+    "document_missing": "document_reference",
+    "document_too_long": "document_reference",
+    "assessment_unconfirmed": "lacks_consent_competence",
+    "assessment_missing": "assessment",
+    "assessment_too_long": "assessment",
+    "period_order": "valid_to",
+    "valid_to_past": "valid_to",
+}
+
+
 def fullmakt_refusal(code: str) -> str:
     return str(FULLMAKT_REFUSALS.get(code, FULLMAKT_REFUSALS["not_found"]))
+
+
+def fullmakt_refusal_to_form(form, code: str) -> str | None:
+    """Put the refusal at its form field; otherwise return it for the summary."""
+    field = FULLMAKT_REFUSAL_FIELDS.get(code)
+    if field is not None and hasattr(form, field):
+        getattr(form, field).errors.append(fullmakt_refusal(code))
+        return None
+    return fullmakt_refusal(code)
+
+
+def search_limited(retry_at: datetime, limit: int) -> str:
+    """Gi ny fullmakt after too many searches: when the next one is possible."""
+    return _(
+        "You have searched %(limit)d times in the last hour. To protect everyone's "
+        "information, you can search again at %(time)s.",
+        limit=limit,
+        time=retry_at.astimezone(OSLO).strftime("%H:%M"),
+    )
 
 
 def settings_refusal(field: str, code: str) -> str:
@@ -121,6 +181,34 @@ def usage_text(entry: UsageLogEntry) -> str:
             grantee=entry.detail or "?",
             name=_("you") if you else who,
         )
+    if action is UsageAction.FULLMAKT_CHANGED:
+        return _("You changed the fullmakt to %(grantee)s", grantee=entry.detail or "?")
+    if action is UsageAction.FULLMAKT_REGISTERED:
+        return _(
+            "%(name)s registered a fullmakt for %(grantee)s. It takes effect only when a "
+            "second person approves it.",
+            name=who,
+            grantee=entry.detail or "?",
+        )
+    if action is UsageAction.FULLMAKT_APPROVED:
+        return _(
+            "%(name)s approved the fullmakt for %(grantee)s. It is in force from now.",
+            name=who,
+            grantee=entry.detail or "?",
+        )
+    if action is UsageAction.FULLMAKT_REJECTED:
+        return _(
+            "%(name)s rejected the fullmakt registered for %(grantee)s. It never took effect.",
+            name=who,
+            grantee=entry.detail or "?",
+        )
+    if action is UsageAction.REGISTER_SEARCHED:
+        if entry.detail:
+            return _(
+                "You searched for a person to give a fullmakt to, and found %(name)s",
+                name=entry.detail,
+            )
+        return _("You searched for a person to give a fullmakt to, and found nobody")
     if action is UsageAction.SETTINGS_CHANGED:
         if you:
             return _("You changed your contact information and notices")

@@ -327,3 +327,40 @@ def test_a_notice_whose_lease_runs_out_is_not_sent_late(app, db, world, smtp):
         clock.shift(timedelta(seconds=1))
         assert deliver(app, db, channels(smtp.port)) == {"sent": 1}  # claimed again
     assert smtp.recorder.by_notice() == {notice.id: 1}
+
+
+def test_an_approved_assigned_fullmakt_is_told_to_the_resident_and_their_proxies(
+    app, db, world, smtp
+):
+    """In each recipient's language, naming nobody and no health content (R11)."""
+    from app.models import FullmaktKind, StaffRoleKind
+    from app.services.fullmakt import fullmakt_approve
+    from tests import factories
+    from tests.support import actor_for
+
+    contact(db, world.resident, email="rita@test.example", level=NoticeLevel.LIMITED)
+    contact(db, world.proxy, email="per@test.example", language="nn")  # not "same notices"
+    stranger = factories.person(db, "Sara", "Fremmed")
+    contact(db, stranger, email="sara@test.example", level=NoticeLevel.ALL, same=True)
+    fullmakt = factories.fullmakt(
+        db,
+        world.resident,
+        stranger,
+        kind=FullmaktKind.ASSIGNED,
+        registered_by=world.admin,
+        pending=True,
+    )
+    second = factories.staff(
+        db, world.municipality, "admin-to", [(StaffRoleKind.MUNICIPAL_ADMIN, None)]
+    )
+    fullmakt_approve(db, actor_for(db, second), fullmakt_id=fullmakt.id, now=utcnow())
+    assert deliver(app, db, channels(smtp.port)) == {"sent": 2}
+    by_to = {m.to: m for m in smtp.recorder.messages}
+    rita, per = by_to["rita@test.example"], by_to["per@test.example"]
+    assert rita.subject == "Ny fullmakt registrert av Testby kommune"
+    assert "lar en annen person handle på dine vegne i Hjemmedialog" in rita.body
+    assert "Om ho er feil, kontakt Testby kommune" in per.body  # nynorsk, for someone else
+    assert "på vegner av nokon du representerer" in per.body
+    for message in (rita, per):
+        for named in ("Sara", "Rita", "Fremmed", "Hjemmesykepleie", "samtykke"):
+            assert named not in message.body

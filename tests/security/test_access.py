@@ -45,6 +45,7 @@ def fullmakt(
     valid_to=None,
     ended_at=None,
     kind=FullmaktKind.ORDINARY,
+    approved=True,
 ) -> Fullmakt:
     f = Fullmakt(
         id=next(_ids),
@@ -57,6 +58,7 @@ def fullmakt(
         valid_from=valid_from or NOW - timedelta(days=10),
         valid_to=valid_to,
         ended_at=ended_at,
+        approved_at=(valid_from or NOW - timedelta(days=10)) if approved else None,
     )
     f.areas = [area(code) for code in (areas or ())]
     return f

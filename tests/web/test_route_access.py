@@ -25,6 +25,7 @@ from app.models import (
     AppointmentStatus,
     CancellationKind,
     Message,
+    StaffRoleKind,
 )
 from app.services import appointments as appointment_service
 from app.services import messaging
@@ -286,11 +287,12 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ("citizen.fullmakter", "GET"): (get("/profile/fullmakter"), FULLMAKT_PAGE),
     ("citizen.fullmakt_new", "GET"): (get("/profile/fullmakter/new"), FULLMAKT_PAGE),
     ("citizen.fullmakt_new", "POST"): (
-        post("/profile/fullmakter/new", fodselsnummer="{resident_fnr}"),
+        post("/profile/fullmakter/new", fodselsnummer="{resident_fnr}", family_name="Resident"),
         table(
             anonymous=LOGIN_REDIRECT,
-            # Rita cannot give herself one (422); the others are sent on to step two,
-            # except the parent, who acts for the child and may not grant for it.
+            # Rita finds nobody who can receive one (herself: 422); the others find her and
+            # are sent on to step two, except the parent, who acts for the child and may
+            # not grant for it.
             residents=303,
             resident=422,
             proxy_in_scope=403,
@@ -311,7 +313,19 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         table(
             anonymous=LOGIN_REDIRECT,
             residents=404,
-            resident=303,
+            resident=200,
+            proxy_in_scope=403,
+            parent=403,
+            staff=403,
+        ),
+    ),
+    # Rita widens it to all areas: she is shown what changes before anything is saved.
+    ("citizen.fullmakt_edit", "POST"): (
+        post("/profile/fullmakter/{fullmakt}/edit", duration="indefinite", scope="all"),
+        table(
+            anonymous=LOGIN_REDIRECT,
+            residents=404,
+            resident=200,
             proxy_in_scope=403,
             parent=403,
             staff=403,
@@ -467,6 +481,19 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         UNIT_ACTION,
     ),
     ("staff.failed_notices", "GET"): (get("/staff/notices"), STAFF_PAGE),
+    # Fullmakter to approve: the leader of a unit serving the grantor (Rita), nobody else.
+    ("staff.fullmakter", "GET"): (
+        get("/staff/fullmakter"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=200, admin=302),
+    ),
+    ("staff.fullmakt_approve", "POST"): (
+        post("/staff/fullmakter/{pending}/approve"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=303, admin=302),
+    ),
+    ("staff.fullmakt_reject", "POST"): (
+        post("/staff/fullmakter/{pending}/reject"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=303, admin=302),
+    ),
     ("staff.notice_retry", "POST"): (post("/staff/notices/{failed_notice}/retry"), UNIT_ACTION),
     ("pwa.manifest", "GET"): (get("/manifest.webmanifest"), everyone(200)),
     ("pwa.service_worker", "GET"): (get("/sw.js"), everyone(200)),
@@ -481,8 +508,19 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
             grantor="{resident_fnr}",
             grantee="{proxy_fnr}",
             document_reference="SAK 1",
+            lacks_consent_competence="y",
+            assessment="Fastlegen, legeerklæring",
             valid_from="2026-01-01",
         ),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    # An assigned fullmakt another administrator registered: a second person approves it.
+    ("admin.fullmakt_approve", "POST"): (
+        post("/admin/fullmakter/{pending}/approve"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.fullmakt_reject", "POST"): (
+        post("/admin/fullmakter/{pending}/reject"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
     ),
     ("admin.fullmakt_end", "POST"): (
@@ -598,6 +636,16 @@ def build_scene(db: Session, world: factories.World) -> Scene:
     assigned = factories.fullmakt(
         db, world.resident, assigned_to, kind=FullmaktKind.ASSIGNED, registered_by=world.admin
     )
+    pending = factories.fullmakt(
+        db,
+        world.resident,
+        factories.person(db, "Vera", "Ventende"),
+        kind=FullmaktKind.ASSIGNED,
+        registered_by=factories.staff(
+            db, world.municipality, "admin-to", [(StaffRoleKind.MUNICIPAL_ADMIN, None)]
+        ),
+        pending=True,
+    )
     failed_notice = factories.failed_notice(db, world)
     return Scene(
         world,
@@ -615,6 +663,7 @@ def build_scene(db: Session, world: factories.World) -> Scene:
             "visit": today_visit.id,
             "fullmakt": given.id,
             "assigned": assigned.id,
+            "pending": pending.id,
             "resident_fnr": world.resident.fodselsnummer,
             "proxy_fnr": world.proxy.fodselsnummer,
             "failed_notice": failed_notice.id,

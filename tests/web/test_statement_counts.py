@@ -247,3 +247,36 @@ def test_fullmakt_page_needs_the_same_statements_for_1_and_50(client, db, login,
 
     login.resident(world.resident)
     _same_for_1_and_50(client, counter, "/profile/fullmakter", lambda: add(49))
+
+
+@pytest.mark.parametrize(
+    ("who", "path"), [("leader", "/staff/fullmakter"), ("admin", "/admin/fullmakter")]
+)
+def test_fullmakter_to_approve_need_the_same_statements_for_1_and_50(
+    client, db, login, world, counter, who, path
+):
+    from app.models import FullmaktKind, StaffRoleKind
+
+    registrant = factories.staff(
+        db, world.municipality, "admin-to", [(StaffRoleKind.MUNICIPAL_ADMIN, None)]
+    )
+
+    def add(n: int) -> None:
+        for i in range(n):
+            grantor = factories.person(db, f"G{i}", "Grantor", m=world.municipality)
+            factories.receives(db, grantor, world.unit)
+            factories.fullmakt(
+                db,
+                grantor,
+                factories.person(db, f"V{i}", "Verge"),
+                kind=FullmaktKind.ASSIGNED,
+                registered_by=registrant,
+                pending=True,
+            )
+
+    add(1)
+    if who == "leader":
+        login.staff(world.leader, unit_id=world.unit.id)
+    else:
+        login.staff(world.admin)
+    _same_for_1_and_50(client, counter, path, lambda: add(49))

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from app.services.fullmakt import ASSESSMENT_MAX, DOCUMENT_MAX
 
 
 class AssignedFullmaktForm(FlaskForm):
@@ -23,8 +25,29 @@ class AssignedFullmaktForm(FlaskForm):
         _l("Document reference"),
         validators=[
             DataRequired(_l("Give the reference to the decision document.")),
-            Length(max=200),
+            Length(max=DOCUMENT_MAX, message=_l("The document reference is too long.")),
         ],
+        render_kw={"maxlength": DOCUMENT_MAX},
+    )
+    lacks_consent_competence = BooleanField(
+        _l("The person has been assessed to lack consent competence"),
+        validators=[
+            DataRequired(
+                _l(
+                    "Confirm that the person has been assessed to lack consent competence. "
+                    "Without that assessment the municipality cannot register a fullmakt "
+                    "for them."
+                )
+            )
+        ],
+    )
+    assessment = TextAreaField(
+        _l("Who assessed it, and on what basis"),
+        validators=[
+            DataRequired(_l("Say who assessed the consent competence, and on what basis.")),
+            Length(max=ASSESSMENT_MAX, message=_l("The assessment is too long.")),
+        ],
+        render_kw={"maxlength": ASSESSMENT_MAX, "rows": 3},
     )
     valid_from = DateField(_l("Valid from"), validators=[InputRequired(_l("Give the first day."))])
     valid_to = DateField(_l("Valid to (optional)"), validators=[Optional()])

@@ -16,12 +16,13 @@ from app.selectors.staff import municipality_staff, municipality_with_services
 from app.services import fullmakt as fullmakt_service
 from app.services import notices as notice_service
 from app.services import staff as staff_service
-from app.services.audit import staff_viewed_in_list
+from app.services.audit import staff_viewed_in_list, staff_viewed_pending_fullmakter
 from app.services.fullmakt import FullmaktRefused
 from app.web.admin.forms import AssignedFullmaktForm
 from app.web.forms import SimpleForm
+from app.web.fullmakt_decisions import decision_text, pending_decisions
 from app.web.htmx import render
-from app.web.profile_text import fullmakt_refusal
+from app.web.profile_text import fullmakt_refusal, fullmakt_refusal_to_form
 from app.web.staff.shell import StaffShell
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -46,7 +47,7 @@ def index() -> Response:
 
 @bp.route("/fullmakter", methods=["GET", "POST"])
 def fullmakter() -> Response:
-    """Tildelt fullmakt: registered here, shown in both people's lists."""
+    """Tildelt fullmakt: registered here, approved by a second person, then in force."""
     form = AssignedFullmaktForm()
     error = None
     if request.method == "GET":
@@ -66,22 +67,31 @@ def fullmakter() -> Response:
                 grantor_id=grantor.id,
                 grantee_id=grantee.id,
                 document_reference=form.document_reference.data,
+                lacks_consent_competence=form.lacks_consent_competence.data,
+                assessment=form.assessment.data,
                 valid_from=form.valid_from.data,
                 valid_to=form.valid_to.data,
                 now=utcnow(),
             )
         except FullmaktRefused as refused:
-            error = fullmakt_refusal(refused.code)
+            error = fullmakt_refusal_to_form(form, refused.code)
         else:
             flash(
                 _(
-                    "The fullmakt from %(grantor)s to %(grantee)s is registered.",
+                    "The fullmakt from %(grantor)s to %(grantee)s is registered. It takes "
+                    "effect when a second person approves it.",
                     grantor=grantor.full_name,
                     grantee=grantee.full_name,
                 ),
                 "success",
             )
             return redirect(url_for("admin.fullmakter"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return _fullmakter_page(form, error, status)
+
+
+def _fullmakter_page(form: AssignedFullmaktForm, error: str | None, status: int) -> Response:
+    now = utcnow()
     assigned = (
         db.session.scalars(
             fullmakt_reads.assigned_in_municipality(current_user.staff.municipality_id)
@@ -89,23 +99,52 @@ def fullmakter() -> Response:
         .unique()
         .all()
     )
+    # The list names both parties of every fullmakt; a waiting one shows the assessment.
+    pending = [f for f in assigned if f.is_pending]
+    decided = [f for f in assigned if not f.is_pending]
     staff_viewed_in_list(
         db.session,
         current_user,
-        {f.grantor_id for f in assigned} | {f.grantee_id for f in assigned},
-        utcnow(),
+        {f.grantor_id for f in decided} | {f.grantee_id for f in decided},
+        now,
         where="fullmakter",
     )
-    status = 422 if form.is_submitted() else 200
+    staff_viewed_pending_fullmakter(db.session, current_user, pending, now)
     return render(
         "admin/fullmakter.html",
         status=status,
         form=form,
         error=error,
-        assigned=assigned,
+        pending=pending,
+        decisions=pending_decisions(current_user, pending),
+        assigned=[f for f in assigned if not f.is_pending],
         end_form=SimpleForm(formdata=None),
-        now=utcnow(),
+        approve_endpoint="admin.fullmakt_approve",
+        reject_endpoint="admin.fullmakt_reject",
+        now=now,
     )
+
+
+@bp.post("/fullmakter/<int:fullmakt_id>/approve")
+def fullmakt_approve(fullmakt_id: int) -> Response:
+    return _decide(fullmakt_service.fullmakt_approve, fullmakt_id)
+
+
+@bp.post("/fullmakter/<int:fullmakt_id>/reject")
+def fullmakt_reject(fullmakt_id: int) -> Response:
+    return _decide(fullmakt_service.fullmakt_reject, fullmakt_id)
+
+
+def _decide(decide, fullmakt_id: int) -> Response:
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    try:
+        fullmakt = decide(db.session, current_user, fullmakt_id=fullmakt_id, now=utcnow())
+    except FullmaktRefused as refused:
+        error = fullmakt_refusal(refused.code)
+        return _fullmakter_page(AssignedFullmaktForm(formdata=None), error, 422)
+    flash(decision_text(fullmakt), "success")
+    return redirect(url_for("admin.fullmakter"), code=303)
 
 
 @bp.post("/fullmakter/<int:fullmakt_id>/end")

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.models import CancellationKind, NoticeChannel, NoticeLevel
 from app.services.appointments import NOTE_MAX
+from app.services.fullmakt import FullmaktTerms
 from app.services.messaging import BODY_MAX, SUBJECT_MAX
 from app.web.forms import submission_key_field
 
@@ -140,14 +141,34 @@ class ContactForm(FlaskForm):
 
 
 class GranteeForm(FlaskForm):
-    """Gi ny fullmakt, step one: a family member, or anyone by fødselsnummer."""
+    """Gi ny fullmakt, step one: a family member, or anyone by fødselsnummer and family name."""
 
     person_id = IntegerField(validators=[Optional()])
     fodselsnummer = StringField(
         _l("Fødselsnummer"),
-        validators=[Optional(), Length(max=13)],
-        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+        validators=[Optional(), Length(max=13, message=_l("A fødselsnummer has 11 digits."))],
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 13},
     )
+    family_name = StringField(
+        _l("Family name"),
+        validators=[Optional(), Length(max=100, message=_l("The family name is too long."))],
+        render_kw={"autocomplete": "off", "maxlength": 100},
+    )
+
+    @property
+    def is_search(self) -> bool:
+        return self.person_id.data is None
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.is_search:
+            if not (self.fodselsnummer.data or "").strip() and not self.fodselsnummer.errors:
+                self.fodselsnummer.errors.append(_l("Give the fødselsnummer."))
+                valid = False
+            if not (self.family_name.data or "").strip() and not self.family_name.errors:
+                self.family_name.errors.append(_l("Give the family name."))
+                valid = False
+        return valid
 
 
 class GrantForm(FlaskForm):
@@ -174,6 +195,14 @@ class GrantForm(FlaskForm):
     )
     areas = SelectMultipleField(_l("Areas"), validate_choice=False)
 
+    def terms(self) -> FullmaktTerms:
+        """What the form chooses (a validated form)."""
+        return FullmaktTerms.chosen(
+            last_day=self.valid_to.data if self.duration.data == "until" else None,
+            all_areas=self.scope.data == "all",
+            area_codes=self.areas.data or [],
+        )
+
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         if self.duration.data == "until" and self.valid_to.data is None:
@@ -183,6 +212,19 @@ class GrantForm(FlaskForm):
             self.areas.errors.append(_l("Choose at least one area."))
             valid = False
         return valid
+
+
+class ChangeGrantForm(GrantForm):
+    """Endre fullmakt: starts from the fullmakt as it is; a change is confirmed before it is
+    saved (`step` is "confirm" from the confirmation page, "back" to change more)."""
+
+    step = HiddenField()
+
+    def fill(self, terms: FullmaktTerms) -> None:
+        self.duration.data = "until" if terms.last_day else "indefinite"
+        self.valid_to.data = terms.last_day
+        self.scope.data = "all" if terms.all_areas else "selected"
+        self.areas.data = sorted(terms.area_codes)
 
 
 class PeriodFilterForm(FlaskForm):

@@ -20,13 +20,24 @@ from app.selectors import audit as audit_reads
 from app.selectors import fullmakt as fullmakt_reads
 from app.selectors.people import person_by_id
 from app.services import fullmakt as fullmakt_service
-from app.services.fullmakt import FullmaktRefused
+from app.services.fullmakt import SEARCH_LIMIT, FullmaktRefused, FullmaktTerms, SearchLimited
 from app.services.people import SettingsRefused, contact_settings_update
-from app.web.citizen.forms import ContactForm, GranteeForm, GrantForm, PeriodFilterForm
+from app.web.citizen.forms import (
+    ChangeGrantForm,
+    ContactForm,
+    GranteeForm,
+    GrantForm,
+    PeriodFilterForm,
+)
 from app.web.citizen.routes import bp
 from app.web.forms import SimpleForm
+from app.web.fullmakt_text import change_lines
 from app.web.htmx import render
-from app.web.profile_text import fullmakt_refusal, settings_refusal
+from app.web.profile_text import (
+    fullmakt_refusal_to_form,
+    search_limited,
+    settings_refusal,
+)
 
 GRANTEE_KEY = "fullmakt_grantee"
 
@@ -89,42 +100,69 @@ def fullmakter() -> Response:
 
 @bp.route("/profile/fullmakter/new", methods=["GET", "POST"])
 def fullmakt_new() -> Response:
-    """Step one: whom. The person found is kept in the session, never put in a URL."""
+    """Step one: whom. A family member from the register, or someone else by fødselsnummer
+    and family name. The person found is kept in the session, never put in a URL."""
     rep = access.require_scope(current_user, Scope.FULLMAKT)
     family = db.session.scalars(fullmakt_reads.family_of(rep.subject.id)).all()
     form = GranteeForm()
     error = None
+    retry_after = None
+    status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
+        now = utcnow()
         try:
-            grantee = _chosen(form, family)
-            fullmakt_service.grantee_check(db.session, current_user, grantee, utcnow())
+            grantee = _chosen(form, family, now)
+        except SearchLimited as limited:
+            error, status = search_limited(limited.retry_at, SEARCH_LIMIT), 429
+            retry_after = max(int((limited.retry_at - now).total_seconds()) + 1, 1)
         except FullmaktRefused as refused:
-            error = fullmakt_refusal(refused.code)
+            error = fullmakt_refusal_to_form(form, refused.code)
         else:
+            given = db.session.scalars(
+                fullmakt_reads.ordinary_in_force(rep.subject.id, grantee.id, now)
+            ).first()
+            if given is not None:
+                flash(
+                    _(
+                        "%(name)s already has a fullmakt from you. Here you can change it.",
+                        name=grantee.full_name,
+                    ),
+                    "info",
+                )
+                return redirect(url_for("citizen.fullmakt_edit", fullmakt_id=given.id), code=303)
             session[GRANTEE_KEY] = grantee.id
             return redirect(url_for("citizen.fullmakt_details"), code=303)
-    elif form.is_submitted():
-        abort(400)
-    status = 422 if error else 200
-    return render("citizen/fullmakt_new.html", status=status, form=form, family=family, error=error)
+    response = render(
+        "citizen/fullmakt_new.html", status=status, form=form, family=family, error=error
+    )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
-def _chosen(form: GranteeForm, family: list[Person]) -> Person:
-    number = (form.fodselsnummer.data or "").strip()
-    if number:
-        return fullmakt_service.find_by_fodselsnummer(
-            db.session, number, allow_synthetic=current_app.config["ALLOW_SYNTHETIC_FNR"]
+def _chosen(form: GranteeForm, family: list[Person], now: datetime) -> Person:
+    if form.is_search:
+        return fullmakt_service.grantee_search(
+            db.session,
+            current_user,
+            fodselsnummer=form.fodselsnummer.data,
+            family_name=form.family_name.data,
+            allow_synthetic=current_app.config["ALLOW_SYNTHETIC_FNR"],
+            now=now,
         )
     chosen = next((p for p in family if p.id == form.person_id.data), None)
     if chosen is None:
         raise FullmaktRefused("choose_someone")
+    fullmakt_service.grantee_check(db.session, current_user, chosen, now)
     return chosen
 
 
-def _area_choices(form: GrantForm) -> None:
+def _area_choices(form: GrantForm) -> dict[str, str]:
+    """The areas to choose from, in order; returns their names by code."""
     language = str(get_locale())
     areas = db.session.scalars(fullmakt_reads.areas()).all()
     form.areas.choices = [SelectChoice(a.code, a.name(language)) for a in areas]
+    return {a.code: a.name(language) for a in areas}
 
 
 @bp.route("/profile/fullmakter/new/details", methods=["GET", "POST"])
@@ -138,18 +176,19 @@ def fullmakt_details() -> Response:
     _area_choices(form)
     error = None
     if form.validate_on_submit():
+        terms = form.terms()
         try:
             fullmakt_service.fullmakt_grant(
                 db.session,
                 current_user,
                 grantee_id=grantee.id,
-                all_areas=form.scope.data == "all",
-                area_codes=form.areas.data or [],
-                valid_to=form.valid_to.data if form.duration.data == "until" else None,
+                all_areas=terms.all_areas,
+                area_codes=sorted(terms.area_codes),
+                valid_to=terms.last_day,
                 now=utcnow(),
             )
         except FullmaktRefused as refused:
-            error = fullmakt_refusal(refused.code)
+            error = fullmakt_refusal_to_form(form, refused.code)
         else:
             session.pop(GRANTEE_KEY, None)
             flash(_("%(name)s now has a fullmakt from you.", name=grantee.full_name), "success")
@@ -160,16 +199,59 @@ def fullmakt_details() -> Response:
     )
 
 
-@bp.route("/profile/fullmakter/<int:fullmakt_id>/edit", methods=["GET"])
+@bp.route("/profile/fullmakter/<int:fullmakt_id>/edit", methods=["GET", "POST"])
 def fullmakt_edit(fullmakt_id: int) -> Response:
-    """Changing a fullmakt gives a new one that replaces it: start step two for the same person."""
-    rep = access.require_scope(current_user, Scope.FULLMAKT)
-    fullmakt = db.session.scalars(fullmakt_reads.fullmakt_by_id(fullmakt_id)).unique().one_or_none()
-    if fullmakt is None:
+    """Endre: the form starts from the fullmakt as it is; what the change does is shown in
+    plain words and confirmed before it is saved; nothing changed saves nothing."""
+    access.require_scope(current_user, Scope.FULLMAKT)
+    now = utcnow()
+    try:
+        fullmakt = fullmakt_service.fullmakt_for_change(db.session, current_user, fullmakt_id, now)
+    except FullmaktRefused:
         abort(404)
-    access.require_fullmakt_grantor(current_user, fullmakt, rep.subject)
-    session[GRANTEE_KEY] = fullmakt.grantee_id
-    return redirect(url_for("citizen.fullmakt_details"), code=303)
+    form = ChangeGrantForm()
+    names = _area_choices(form)
+    current = FullmaktTerms.of(fullmakt)
+    if request.method == "GET":
+        form.fill(current)
+        return _edit_page(form, fullmakt, 200)
+    if not form.validate_on_submit():
+        return _edit_page(form, fullmakt, 422)
+    changes = fullmakt_service.fullmakt_changes(current, form.terms())
+    if not changes:
+        flash(_("Nothing was changed: the fullmakt is as it was."), "info")
+        return redirect(url_for("citizen.fullmakter"), code=303)
+    if form.step.data == "back":
+        return _edit_page(form, fullmakt, 200)
+    if form.step.data != "confirm":
+        return render(
+            "citizen/fullmakt_confirm.html",
+            form=form,
+            fullmakt=fullmakt,
+            changes=change_lines(changes, names),
+        )
+    try:
+        _new, changes = fullmakt_service.fullmakt_change(
+            db.session, current_user, fullmakt_id=fullmakt.id, terms=form.terms(), now=now
+        )
+    except FullmaktRefused as refused:
+        return _edit_page(form, fullmakt, 422, fullmakt_refusal_to_form(form, refused.code))
+    flash(
+        " ".join(
+            [
+                _("The fullmakt to %(name)s is changed.", name=fullmakt.grantee.full_name),
+                *change_lines(changes, names),
+            ]
+        ),
+        "success",
+    )
+    return redirect(url_for("citizen.fullmakter"), code=303)
+
+
+def _edit_page(form: ChangeGrantForm, fullmakt, status: int, error: str | None = None):
+    return render(
+        "citizen/fullmakt_edit.html", status=status, form=form, fullmakt=fullmakt, error=error
+    )
 
 
 @bp.post("/profile/fullmakter/<int:fullmakt_id>/end")

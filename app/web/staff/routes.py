@@ -487,5 +487,7 @@ def notice_retry(notice_id: int) -> Response:
     return redirect(url_for("staff.failed_notices"), code=303)
 
 
-# The appointment views live in their own module on the same blueprint.
+# The appointment views and the leader's fullmakt approvals live in their own modules on the
+# same blueprint.
 from app.web.staff import appointments as _appointments  # noqa: E402, F401
+from app.web.staff import fullmakt as _fullmakt  # noqa: E402, F401

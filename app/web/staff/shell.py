@@ -28,3 +28,7 @@ class StaffShell:
     @property
     def is_admin(self) -> bool:
         return access.is_municipal_admin(self.actor)
+
+    @property
+    def is_leader(self) -> bool:
+        return access.is_unit_leader(self.actor)
