@@ -24,6 +24,8 @@ from app.models import (
     Appointment,
     AppointmentStatus,
     CancellationKind,
+    Fullmakt,
+    FullmaktKind,
     Message,
 )
 from app.services import appointments as appointment_service
@@ -584,19 +586,8 @@ def _sign_in(role: str, db: Session, login: LoginHelper, world: factories.World)
         login.staff(world.admin)
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]}-{r[1]}")
-def test_route_by_role(
-    route: tuple[str, str],
-    role: str,
-    client: FlaskClient,
-    db: Session,
-    login: LoginHelper,
-    world: factories.World,
-    idp,
-):
-    make_request, expected = ROUTES[route]
-    _sign_in(role, db, login, world)
+def build_scene(db: Session, world: factories.World) -> Scene:
+    """Rita's thread, message, visits, series, cancellation, fullmakter and a failed notice."""
     thread = messaging.thread_start(
         db,
         actor_for(db, world.resident),
@@ -633,15 +624,13 @@ def test_route_by_role(
         submission_key=None,
         now=utcnow(),
     )
-    from app.models import Fullmakt, FullmaktKind
-
     given = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
     assigned_to = factories.person(db, "Verge", "Vergesen")
     assigned = factories.fullmakt(
         db, world.resident, assigned_to, kind=FullmaktKind.ASSIGNED, registered_by=world.admin
     )
     failed_notice = factories.failed_notice(db, world)
-    scene = Scene(
+    return Scene(
         world,
         {
             "resident": world.resident.id,
@@ -662,6 +651,22 @@ def test_route_by_role(
             "failed_notice": failed_notice.id,
         },
     )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]}-{r[1]}")
+def test_route_by_role(
+    route: tuple[str, str],
+    role: str,
+    client: FlaskClient,
+    db: Session,
+    login: LoginHelper,
+    world: factories.World,
+    idp,
+):
+    make_request, expected = ROUTES[route]
+    _sign_in(role, db, login, world)
+    scene = build_scene(db, world)
     path, data = make_request(scene)
     if route[1] == "GET":
         response = client.get(path)
