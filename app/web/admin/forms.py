@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from app.web.forms import DateField
 
 
 class AssignedFullmaktForm(FlaskForm):

@@ -99,7 +99,7 @@ def fullmakter() -> Response:
     )
 
 
-@bp.post("/fullmakter/<int:fullmakt_id>/end")
+@bp.post("/fullmakter/<id:fullmakt_id>/end")
 def fullmakt_end(fullmakt_id: int) -> Response:
     if not SimpleForm().validate_on_submit():
         abort(400)
@@ -129,7 +129,7 @@ def failed_notices() -> Response:
     )
 
 
-@bp.post("/notices/<int:notice_id>/retry")
+@bp.post("/notices/<id:notice_id>/retry")
 def notice_retry(notice_id: int) -> Response:
     if not SimpleForm().validate_on_submit():
         abort(400)

@@ -160,7 +160,7 @@ def fullmakt_details() -> Response:
     )
 
 
-@bp.route("/profile/fullmakter/<int:fullmakt_id>/edit", methods=["GET"])
+@bp.route("/profile/fullmakter/<id:fullmakt_id>/edit", methods=["GET"])
 def fullmakt_edit(fullmakt_id: int) -> Response:
     """Changing a fullmakt gives a new one that replaces it: start step two for the same person."""
     rep = access.require_scope(current_user, Scope.FULLMAKT)
@@ -172,7 +172,7 @@ def fullmakt_edit(fullmakt_id: int) -> Response:
     return redirect(url_for("citizen.fullmakt_details"), code=303)
 
 
-@bp.post("/profile/fullmakter/<int:fullmakt_id>/end")
+@bp.post("/profile/fullmakter/<id:fullmakt_id>/end")
 def fullmakt_end(fullmakt_id: int) -> Response:
     access.require_scope(current_user, Scope.FULLMAKT)
     if not SimpleForm().validate_on_submit():
@@ -195,7 +195,7 @@ def fullmakt_end(fullmakt_id: int) -> Response:
 def usage_log() -> Response:
     rep = access.require_scope(current_user, Scope.PROFILE)
     form = PeriodFilterForm(request.args)
-    form.validate()
+    valid = form.validate()
     start = _day_start(form.start.data)
     end = _day_start(form.end.data + timedelta(days=1)) if form.end.data else None
     page = audit_reads.usage_log(
@@ -204,6 +204,7 @@ def usage_log() -> Response:
     return render(
         "citizen/usage_log.html",
         "citizen/_usage_rows.html",
+        status=200 if valid else 422,
         page=page,
         form=form,
         subject=rep.subject,
