@@ -45,3 +45,37 @@ def test_downgrade_to_nothing_and_upgrade_again(tmp_path):
         upgrade()
         assert "usage_log_entry" in sa.inspect(flask_db.engine).get_table_names()
         flask_db.engine.dispose()
+
+
+def test_the_input_hardening_migration_keeps_data(tmp_path):
+    """0004 rebuilds tables that others refer to (SQLite's batch mode copies, drops and
+    renames them): on a database full of data, on SQLite and PostgreSQL alike."""
+    from app import create_app
+    from app.clock import utcnow
+    from app.services.demo import demo_load
+    from tests.databases import make_config, scratch_database
+
+    with scratch_database(tmp_path, prefix="hd_migrate") as uri:
+        scratch = create_app(make_config(uri, tmp_path))
+        with scratch.app_context():
+            upgrade(revision="0001")
+            demo_load(flask_db.session, now=utcnow(), allow_synthetic=True, terms_version="2026-1")
+            flask_db.session.commit()
+            counts = _counts()
+            flask_db.session.remove()
+            upgrade()
+            assert _counts() == counts
+            flask_db.session.remove()
+            keys = sa.inspect(flask_db.engine).get_unique_constraints("message")
+            assert {tuple(k["column_names"]) for k in keys} == {
+                ("author_person_id", "submission_key"),
+                ("author_staff_id", "submission_key"),
+            }
+            flask_db.engine.dispose()
+
+
+def _counts() -> dict[str, int]:
+    return {
+        table: flask_db.session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+        for table in ("message", "thread_event", "cancellation", "visit_registration", "person")
+    }

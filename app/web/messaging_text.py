@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from app.services.messaging import BODY_MAX, SUBJECT_MAX
+from app.web.forms import DAMAGED_FORM
 
 REFUSALS = {
     "service_not_open": _l(
@@ -22,6 +23,7 @@ REFUSALS = {
     "recipient_too_long": _l("Shorten the name of whom it was passed on to."),
     "note_too_long": _l("The internal note is too long."),
     "unknown_person": _l("Choose a recipient from the list."),
+    "submission_key_invalid": DAMAGED_FORM,
     "not_digitally_active": _l(
         "This person has not started using Hjemmedialog and cannot read messages here yet."
     ),
