@@ -47,7 +47,7 @@ def test_downgrade_to_nothing_and_upgrade_again(tmp_path):
         flask_db.engine.dispose()
 
 
-def test_the_input_hardening_migration_keeps_data(tmp_path):
+def test_the_input_hardening_migration_keeps_data_and_cleans_names(tmp_path):
     """0004 rebuilds tables that others refer to (SQLite's batch mode copies, drops and
     renames them): on a database full of data, on SQLite and PostgreSQL alike."""
     from app import create_app
@@ -60,11 +60,17 @@ def test_the_input_hardening_migration_keeps_data(tmp_path):
         with scratch.app_context():
             upgrade(revision="0001")
             demo_load(flask_db.session, now=utcnow(), allow_synthetic=True, terms_version="2026-1")
+            flask_db.session.execute(
+                sa.text("UPDATE person SET given_name = :name WHERE given_name = 'Kari'"),
+                {"name": "Ka\u202eri"},
+            )
             flask_db.session.commit()
             counts = _counts()
             flask_db.session.remove()
             upgrade()
             assert _counts() == counts
+            names = flask_db.session.scalars(sa.text("SELECT given_name FROM person")).all()
+            assert "Kari" in names and not any("\u202e" in n for n in names)
             flask_db.session.remove()
             keys = sa.inspect(flask_db.engine).get_unique_constraints("message")
             assert {tuple(k["column_names"]) for k in keys} == {

@@ -41,6 +41,7 @@ from app.services.audit import usage_log_add, usage_log_if_acting_for_other
 from app.services.consent import is_digitally_active
 from app.services.notices import notices_for_event
 from app.services.people import recipient_for_staff
+from app.text import is_blank, without_bidi_controls
 from app.workdays import reply_deadline
 
 SUBJECT_MAX = 80
@@ -65,9 +66,16 @@ def _text(value: str | None, *, maximum: int, code: str) -> str:
     text = (value or "").strip()
     if not text:
         raise MessagingError(f"{code}_empty")
+    if is_blank(text):
+        raise MessagingError(f"{code}_invisible")
     if len(text) > maximum:
         raise MessagingError(f"{code}_too_long")
     return text
+
+
+def _subject(value: str | None) -> str:
+    """A subject as stored: no characters that reorder how it reads."""
+    return _text(without_bidi_controls(value or ""), maximum=SUBJECT_MAX, code="subject")
 
 
 def _key(value: str | None) -> str | None:
@@ -186,7 +194,7 @@ def thread_start(
     if earlier is not None:
         return session.get(Thread, earlier.thread_id)  # the same form, sent twice
     registration = writable_registration(session, rep.subject.id, service_id, oslo_today(now))
-    subject_text = _text(subject, maximum=SUBJECT_MAX, code="subject")
+    subject_text = _subject(subject)
     body_text = _text(body, maximum=BODY_MAX, code="body")
     continues = None
     if continues_thread_id is not None:
@@ -507,7 +515,9 @@ def thread_pass_on(
     if earlier is not None:
         return earlier
     _open_thread(thread)
-    passed_to = _text(recipient, maximum=RECIPIENT_MAX, code="recipient")
+    passed_to = _text(
+        without_bidi_controls(recipient or ""), maximum=RECIPIENT_MAX, code="recipient"
+    )
     try:
         message = _staff_message(
             session,
@@ -598,7 +608,7 @@ def staff_thread_start(
         person_id=person.id,
         service_id=current[0].service_id,
         unit_id=current[0].unit_id,
-        subject=_text(subject, maximum=SUBJECT_MAX, code="subject"),
+        subject=_subject(subject),
         status=ThreadStatus.ANSWERED,
         started_by_staff=True,
         created_at=now,
@@ -630,7 +640,7 @@ def welcome_send(
 ) -> list[Thread]:
     """Velkomstmelding to every digitally active recipient of the unit who has had none."""
     access.require_unit_role(actor, StaffRoleKind.MESSAGE_COORDINATOR, StaffRoleKind.LEADER)
-    subject_text = _text(subject, maximum=SUBJECT_MAX, code="subject")
+    subject_text = _subject(subject)
     body_text = _text(body, maximum=BODY_MAX, code="body")
     people = session.scalars(
         welcome_recipients(actor.active_unit_id, terms_version, oslo_today(now))

@@ -1,9 +1,12 @@
-"""Input hardening: submission keys belong to their author.
+"""Input hardening: submission keys belong to their author; names and subjects lose bidi controls.
 
 - message.submission_key: unique per author (resident side and staff side), not globally,
   so another person's key neither finds nor blocks a message;
 - cancellation.submission_key: unique per person who made the cancellation;
-- visit_registration: keyed by (staff_id, idempotency_key) instead of the key alone.
+- visit_registration: keyed by (staff_id, idempotency_key) instead of the key alone;
+- the bidirectional override and isolate characters (U+202A-202E, U+2066-2069) are removed
+  from names, thread subjects and pass-on recipients already stored (new ones never get
+  them: see app/text.py).
 
 The downgrade restores the global keys; it fails if two authors have used the same key
 since, which only the upgrade allowed.
@@ -13,6 +16,7 @@ Revises: 0001
 Create Date: 2026-12-01
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -20,6 +24,15 @@ revision = "0004_input"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+NAME_COLUMNS = (
+    ("person", "given_name"),
+    ("person", "family_name"),
+    ("staff_account", "full_name"),
+    ("thread", "subject"),
+    ("thread_event", "pass_on_recipient"),
+)
 
 
 def upgrade():
@@ -44,6 +57,17 @@ def upgrade():
         batch_op.create_primary_key(
             batch_op.f("pk_visit_registration"), ["staff_id", "idempotency_key"]
         )
+
+    connection = op.get_bind()
+    for table, column in NAME_COLUMNS:
+        for char in BIDI_CONTROLS:
+            connection.execute(
+                sa.text(
+                    f"UPDATE {table} SET {column} = REPLACE({column}, :char, '') "  # noqa: S608
+                    f"WHERE {column} LIKE :pattern"
+                ),
+                {"char": char, "pattern": f"%{char}%"},
+            )
 
 
 def downgrade():
