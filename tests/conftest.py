@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
@@ -49,11 +50,11 @@ def app(database_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield app
 
 
-@pytest.fixture
-def db(app: Flask) -> Iterator[Session]:
-    """A session for the test's own data, inside a transaction rolled back afterwards.
+@contextmanager
+def bound_session(app: Flask) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back at the end.
 
-    Requests made by the test bind to the same connection, so they see the test's data
+    Requests made meanwhile bind to the same connection, so they see the session's data
     and their commits become savepoints inside the outer transaction. No application
     context stays pushed: each request gets its own, as in production.
     """
@@ -75,6 +76,13 @@ def db(app: Flask) -> Iterator[Session]:
         engines[None] = engine
         transaction.rollback()
         connection.close()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    """A session for the test's own data, inside a transaction rolled back afterwards."""
+    with bound_session(app) as session:
+        yield session
 
 
 @pytest.fixture
@@ -109,8 +117,8 @@ def demo(db: Session, app: Flask) -> dict[str, object]:
     return factories.demo_index(db)
 
 
-@pytest.fixture
-def idp(app: Flask) -> Iterator[responses.RequestsMock]:
+@contextmanager
+def forward_to_idp(app: Flask) -> Iterator[responses.RequestsMock]:
     """Route the client's HTTP calls to the provider into the app itself."""
     app.extensions["oidc"].provider.forget()
     server = app.test_client()
@@ -135,3 +143,10 @@ def idp(app: Flask) -> Iterator[responses.RequestsMock]:
             mock.add_callback(method, re.compile(r"http://idp\.test/.*"), callback=forward)
         yield mock
     app.extensions["oidc"].provider.forget()
+
+
+@pytest.fixture
+def idp(app: Flask) -> Iterator[responses.RequestsMock]:
+    """Route the client's HTTP calls to the provider into the app itself."""
+    with forward_to_idp(app) as mock:
+        yield mock

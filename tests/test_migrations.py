@@ -124,3 +124,43 @@ _BEFORE_0003 = (
     "INSERT INTO usage_log_entry (id, at, subject_person_id, action)"
     " VALUES (1, '2026-01-01 00:00:00+00', 1, 'logged_in')",
 )
+
+
+def test_the_input_hardening_migration_keeps_data_and_cleans_names(tmp_path):
+    """0004 rebuilds tables that others refer to (SQLite's batch mode copies, drops and
+    renames them): on a database full of data, on SQLite and PostgreSQL alike."""
+    from app import create_app
+    from app.clock import utcnow
+    from app.services.demo import demo_load
+    from tests.databases import make_config, scratch_database
+
+    with scratch_database(tmp_path, prefix="hd_migrate") as uri:
+        scratch = create_app(make_config(uri, tmp_path))
+        with scratch.app_context():
+            upgrade(revision="0003_fullmakt")
+            demo_load(flask_db.session, now=utcnow(), allow_synthetic=True, terms_version="2026-1")
+            flask_db.session.execute(
+                sa.text("UPDATE person SET given_name = :name WHERE given_name = 'Kari'"),
+                {"name": "Ka\u202eri"},
+            )
+            flask_db.session.commit()
+            counts = _counts()
+            flask_db.session.remove()
+            upgrade()
+            assert _counts() == counts
+            names = flask_db.session.scalars(sa.text("SELECT given_name FROM person")).all()
+            assert "Kari" in names and not any("\u202e" in n for n in names)
+            flask_db.session.remove()
+            keys = sa.inspect(flask_db.engine).get_unique_constraints("message")
+            assert {tuple(k["column_names"]) for k in keys} == {
+                ("author_person_id", "submission_key"),
+                ("author_staff_id", "submission_key"),
+            }
+            flask_db.engine.dispose()
+
+
+def _counts() -> dict[str, int]:
+    return {
+        table: flask_db.session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+        for table in ("message", "thread_event", "cancellation", "visit_registration", "person")
+    }

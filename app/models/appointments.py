@@ -148,9 +148,13 @@ class Cancellation(IdMixin, Base):
     period_end: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(sa.String(1000))
     created_at: Mapped[datetime]
-    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # One cancellation per submitted form; a key belongs to the person who made it.
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64))
 
-    __table_args__ = (sa.CheckConstraint("period_end >= period_start", name="period_order"),)
+    __table_args__ = (
+        sa.CheckConstraint("period_end >= period_start", name="period_order"),
+        sa.UniqueConstraint("made_by_person_id", "submission_key"),
+    )
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="raise_on_sql")
     made_by: Mapped[Person] = relationship(foreign_keys=[made_by_person_id], lazy="raise_on_sql")
@@ -192,8 +196,9 @@ class VisitRegistration(Base):
 
     __tablename__ = "visit_registration"
 
+    # A key belongs to the employee whose device made it.
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_account.id"), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_account.id"))
     appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), index=True)
     request_hash: Mapped[str] = mapped_column(sa.String(64))
     outcome: Mapped[str] = mapped_column(sa.String(20))  # completed, already_completed

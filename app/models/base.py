@@ -65,5 +65,10 @@ class Base(DeclarativeBase):
     )
 
 
+# Ids are INTEGER columns: at most 2**31 - 1 on PostgreSQL. A larger number, in a URL or a
+# form, names nothing (and would make the database refuse the query).
+ID_MAX = 2**31 - 1
+
+
 class IdMixin:
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,9 +7,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.base import Base, IdMixin, str_enum
+from app.text import without_bidi_controls
 
 if TYPE_CHECKING:
     from app.models.services import Municipality
@@ -40,9 +41,13 @@ class Person(IdMixin, Base):
 
     municipality: Mapped[Municipality | None] = relationship(lazy="raise_on_sql")
 
+    @validates("given_name", "family_name")
+    def _plain_name(self, _key: str, value: str) -> str:
+        return without_bidi_controls(value)
+
     @property
     def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
+        return without_bidi_controls(f"{self.given_name} {self.family_name}")
 
     @property
     def has_protected_address(self) -> bool:

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.base import Base, IdMixin, str_enum
+from app.text import without_bidi_controls
 
 if TYPE_CHECKING:
     from app.models.services import Municipality, Unit
@@ -40,6 +41,10 @@ class StaffAccount(IdMixin, Base):
     roles: Mapped[list[StaffRole]] = relationship(
         back_populates="staff", lazy="raise_on_sql", cascade="all, delete-orphan"
     )
+
+    @validates("full_name")
+    def _plain_name(self, _key: str, value: str) -> str:
+        return without_bidi_controls(value)
 
 
 class StaffRole(IdMixin, Base):

@@ -92,10 +92,13 @@ class Message(IdMixin, Base):
     read_by_staff_at: Mapped[datetime | None]
     journaled_at: Mapped[datetime | None]
     journaled_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
-    # One message per submitted form, even when it is sent twice.
-    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # One message per submitted form, even when it is sent twice. A key belongs to its
+    # author: another person's message with the same key is a different message.
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     __table_args__ = (
+        sa.UniqueConstraint("author_person_id", "submission_key"),
+        sa.UniqueConstraint("author_staff_id", "submission_key"),
         sa.CheckConstraint(
             "(author_person_id IS NULL) <> (author_staff_id IS NULL)", name="one_author"
         ),

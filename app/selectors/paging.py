@@ -10,10 +10,12 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+
+from app.models.base import ID_MAX
 
 T = TypeVar("T")
 
@@ -30,7 +32,12 @@ def encode(values: Sequence[Any]) -> str:
 
 
 def decode(raw: str | None, types: Sequence[type]) -> tuple[Any, ...] | None:
-    """The cursor's values converted to `types`, or None for a missing or broken cursor."""
+    """The cursor's values converted to `types`, or None for a missing or broken cursor.
+
+    A cursor comes back from the browser and can hold anything: ints must be ids (JSON
+    numbers such as Infinity or 1e400 are not), datetimes must carry a zone and be
+    convertible to UTC.
+    """
     if not raw:
         return None
     try:
@@ -43,16 +50,32 @@ def decode(raw: str | None, types: Sequence[type]) -> tuple[Any, ...] | None:
                 parsed = datetime.fromisoformat(value)
                 if parsed.tzinfo is None:
                     return None
-                converted.append(parsed)
+                converted.append(parsed.astimezone(UTC))
             elif kind is bool:
                 if not isinstance(value, bool):
                     return None
                 converted.append(value)
+            elif kind is int:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    return None
+                if not 0 <= value <= ID_MAX:
+                    return None
+                converted.append(value)
             else:
-                converted.append(kind(value))
+                raise TypeError(f"cursors hold datetimes, booleans and ids, not {kind}")
         return tuple(converted)
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+
+
+def _beyond(column: sa.ColumnElement[Any], value: Any, descending: bool) -> sa.ColumnElement:
+    """Rows past `value` in one sort column. SQL has no portable `<` on booleans (and
+    SQLAlchemy refuses it), so for them it is spelled out: false sorts before true."""
+    if isinstance(value, bool):
+        if descending:
+            return column.is_(False) if value else sa.false()
+        return sa.false() if value else column.is_(True)
+    return column < value if descending else column > value
 
 
 def after(
@@ -62,8 +85,7 @@ def after(
     clauses = []
     for i, (column, descending) in enumerate(keys):
         equal = [col == values[j] for j, (col, _) in enumerate(keys[:i])]
-        beyond = column < values[i] if descending else column > values[i]
-        clauses.append(sa.and_(*equal, beyond))
+        clauses.append(sa.and_(*equal, _beyond(column, values[i], descending)))
     return sa.or_(*clauses)
 
 

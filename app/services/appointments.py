@@ -47,6 +47,7 @@ NOTE_MAX = 1000
 # A registration made offline is accepted for this long, and a device clock may be ahead.
 REGISTRATION_MAX_AGE = timedelta(hours=24)
 CLOCK_SKEW = timedelta(minutes=5)
+KEY_MAX = 64
 
 
 class AppointmentError(Exception):
@@ -381,12 +382,6 @@ def appointments_cancel(
     nothing and says why.
     """
     rep = access.require_scope(actor, Scope.APPOINTMENTS)
-    if submission_key:
-        earlier = session.scalars(
-            sa.select(Cancellation).where(Cancellation.submission_key == submission_key)
-        ).first()
-        if earlier is not None and earlier.made_by_person_id == actor.person.id:
-            return earlier
     appointment = session.scalars(
         sa.select(Appointment)
         .where(Appointment.id == appointment_id)
@@ -394,6 +389,17 @@ def appointments_cancel(
     ).one_or_none()
     if appointment is None or appointment.person_id != rep.subject.id:
         raise AppointmentError("unknown_appointment")
+    # Only now, with access settled: the same form sent twice by the same person.
+    key = _key(submission_key)
+    if key is not None:
+        earlier = session.scalars(
+            sa.select(Cancellation).where(
+                Cancellation.submission_key == key,
+                Cancellation.made_by_person_id == actor.person.id,
+            )
+        ).first()
+        if earlier is not None:
+            return earlier
     allowed = {
         reg.service_id for reg in session.scalars(dialog_services(rep.subject.id, oslo_today(now)))
     }
@@ -437,7 +443,7 @@ def appointments_cancel(
         period_end=end,
         note=_note(note),
         created_at=now,
-        submission_key=submission_key,
+        submission_key=key,
     )
     cancellation.services = list(
         session.scalars(sa.select(Service).where(Service.id.in_(services)))
@@ -474,6 +480,14 @@ def appointments_cancel(
     session.flush()
     session.expire(cancellation, ["appointments"])
     return cancellation
+
+
+def _key(value: str | None) -> str | None:
+    """A form's submission key; an empty key is no key."""
+    key = (value or "").strip() or None
+    if key is not None and len(key) > KEY_MAX:
+        raise AppointmentError("submission_key_invalid")
+    return key
 
 
 def _note(value: str | None) -> str | None:
@@ -526,15 +540,19 @@ def visit_register(
 ) -> VisitRegistered:
     """Registrer utført, exactly once per key and once per visit.
 
-    The same key with the same request gives the first result again; with another
-    request it raises IdempotencyConflict. Of two registrations of one visit, one
-    completes it and writes the notices; the other learns it was already done.
+    A key is the employee's own. The same key with the same request gives the first
+    result again; with another request it raises IdempotencyConflict. Of two
+    registrations of one visit, one completes it and writes the notices; the other
+    learns it was already done.
     """
     request_hash = _request_hash(appointment_id, registered_at)
-    earlier = session.get(VisitRegistration, idempotency_key)
+    appointment = _unit_appointment(session, actor, appointment_id)
+    # After access control, and only the employee's own keys: another person's key neither
+    # tells anything about their visit nor stops this registration.
+    registration_id = (actor.staff.id, idempotency_key)
+    earlier = session.get(VisitRegistration, registration_id)
     if earlier is not None:
         return _replay(session, earlier, request_hash)
-    appointment = _unit_appointment(session, actor, appointment_id)
     if registered_at is None:
         completed_at = now
     elif now - REGISTRATION_MAX_AGE <= registered_at <= now + CLOCK_SKEW:
@@ -557,8 +575,8 @@ def visit_register(
             )
             session.flush()
     except IntegrityError:
-        return _replay(session, session.get(VisitRegistration, idempotency_key), request_hash)
-    registration = session.get(VisitRegistration, idempotency_key)
+        return _replay(session, session.get(VisitRegistration, registration_id), request_hash)
+    registration = session.get(VisitRegistration, registration_id)
     done = session.execute(
         sa.update(Appointment)
         .where(Appointment.id == appointment.id, Appointment.status == AppointmentStatus.ASSIGNED)

@@ -44,12 +44,14 @@ from app.services.audit import (
 from app.services.consent import is_digitally_active
 from app.services.notices import notices_for_event
 from app.services.people import recipient_for_staff
+from app.text import is_blank, without_bidi_controls
 from app.workdays import reply_deadline
 
 SUBJECT_MAX = 80
 BODY_MAX = 4000
 NOTE_MAX = 1000
 RECIPIENT_MAX = 200
+SUBMISSION_KEY_MAX = 64
 
 
 class MessagingError(Exception):
@@ -67,25 +69,55 @@ def _text(value: str | None, *, maximum: int, code: str) -> str:
     text = (value or "").strip()
     if not text:
         raise MessagingError(f"{code}_empty")
+    if is_blank(text):
+        raise MessagingError(f"{code}_invisible")
     if len(text) > maximum:
         raise MessagingError(f"{code}_too_long")
     return text
 
 
-def _message_by_key(session: Session, key: str | None) -> Message | None:
-    if not key:
+def _subject(value: str | None) -> str:
+    """A subject as stored: no characters that reorder how it reads."""
+    return _text(without_bidi_controls(value or ""), maximum=SUBJECT_MAX, code="subject")
+
+
+def _key(value: str | None) -> str | None:
+    """A form's submission key; an empty key is no key."""
+    key = (value or "").strip() or None
+    if key is not None and len(key) > SUBMISSION_KEY_MAX:
+        raise MessagingError("submission_key_invalid")
+    return key
+
+
+def _earlier(
+    session: Session, key: str | None, *, person_id: int | None = None, staff_id: int | None = None
+) -> Message | None:
+    """The author's own message sent with this key. Keys belong to their author: another
+    person's message with the same key is neither found nor in the way."""
+    if key is None:
         return None
-    return session.scalars(sa.select(Message).where(Message.submission_key == key)).first()
+    author = (
+        Message.author_person_id == person_id
+        if person_id is not None
+        else Message.author_staff_id == staff_id
+    )
+    return session.scalars(sa.select(Message).where(Message.submission_key == key, author)).first()
 
 
-def _insert(session: Session, *rows: object, key: str | None) -> Message | None:
-    """Add rows in a savepoint; if the submission key was taken meanwhile, the earlier message."""
+def _insert(
+    session: Session,
+    *rows: object,
+    key: str | None,
+    person_id: int | None = None,
+    staff_id: int | None = None,
+) -> Message | None:
+    """Add rows in a savepoint; if the author's key was taken meanwhile, the earlier message."""
     try:
         with session.begin_nested():
             session.add_all(rows)
             session.flush()
     except IntegrityError:
-        existing = _message_by_key(session, key)
+        existing = _earlier(session, key, person_id=person_id, staff_id=staff_id)
         if existing is None:
             raise
         return existing
@@ -160,11 +192,12 @@ def thread_start(
 ) -> Thread:
     """A resident (or someone acting for them) writes to a service: a new thread."""
     rep = access.require_scope(actor, Scope.MESSAGES)
-    earlier = _message_by_key(session, submission_key)
-    if earlier is not None and earlier.author_person_id == actor.person.id:
+    key = _key(submission_key)
+    earlier = _earlier(session, key, person_id=actor.person.id)
+    if earlier is not None:
         return session.get(Thread, earlier.thread_id)  # the same form, sent twice
     registration = writable_registration(session, rep.subject.id, service_id, oslo_today(now))
-    subject_text = _text(subject, maximum=SUBJECT_MAX, code="subject")
+    subject_text = _subject(subject)
     body_text = _text(body, maximum=BODY_MAX, code="body")
     continues = None
     if continues_thread_id is not None:
@@ -191,9 +224,9 @@ def thread_start(
         author_person_id=actor.person.id,
         on_behalf_of_person_id=_on_behalf(actor, rep.subject),
         sent_at=now,
-        submission_key=submission_key,
+        submission_key=key,
     )
-    earlier = _insert(session, thread, message, key=submission_key)
+    earlier = _insert(session, thread, message, key=key, person_id=actor.person.id)
     if earlier is not None:
         return session.get(Thread, earlier.thread_id)
     _auto_journal(session, message, thread.unit_id, now)
@@ -222,8 +255,9 @@ def thread_reply_resident(
 ) -> Message:
     """The resident's side continues a thread; the service owes a reply again."""
     rep = access.require_resident_thread(actor, thread)
-    earlier = _message_by_key(session, submission_key)
-    if earlier is not None and earlier.author_person_id == actor.person.id:
+    key = _key(submission_key)
+    earlier = _earlier(session, key, person_id=actor.person.id)
+    if earlier is not None:
         return earlier
     if thread.status is ThreadStatus.CLOSED:
         raise MessagingError("thread_closed")
@@ -233,9 +267,9 @@ def thread_reply_resident(
         author_person_id=actor.person.id,
         on_behalf_of_person_id=_on_behalf(actor, rep.subject),
         sent_at=now,
-        submission_key=submission_key,
+        submission_key=key,
     )
-    earlier = _insert(session, message, key=submission_key)
+    earlier = _insert(session, message, key=key, person_id=actor.person.id)
     if earlier is not None:
         return earlier
     if thread.status is ThreadStatus.ANSWERED:
@@ -292,7 +326,7 @@ def _staff_message(
         next_answer_at=next_answer_at,
         submission_key=submission_key,
     )
-    earlier = _insert(session, message, key=submission_key)
+    earlier = _insert(session, message, key=submission_key, staff_id=actor.staff.id)
     if earlier is not None:
         raise _AlreadySent(earlier)
     _auto_journal(session, message, thread.unit_id, now)
@@ -360,8 +394,9 @@ def thread_reply_staff(
 ) -> Message:
     """Svar, or with `next_answer_at` a midlertidig svar that says when the answer comes."""
     access.require_staff_thread(actor, thread)
-    earlier = _message_by_key(session, submission_key)
-    if earlier is not None and earlier.author_staff_id == actor.staff.id:
+    key = _key(submission_key)
+    earlier = _earlier(session, key, staff_id=actor.staff.id)
+    if earlier is not None:
         return earlier
     _open_thread(thread)
     if next_answer_at is not None and next_answer_at <= now:
@@ -375,7 +410,7 @@ def thread_reply_staff(
             body=body,
             kind=MessageKind.INTERIM if interim else MessageKind.ORDINARY,
             now=now,
-            submission_key=submission_key,
+            submission_key=key,
             next_answer_at=next_answer_at,
         )
     except _AlreadySent as sent:
@@ -476,11 +511,14 @@ def thread_pass_on(
 ) -> Message:
     """Passed to a service not open for dialog or an actor outside; the resident is told."""
     access.require_staff_thread(actor, thread)
-    earlier = _message_by_key(session, submission_key)
-    if earlier is not None and earlier.author_staff_id == actor.staff.id:
+    key = _key(submission_key)
+    earlier = _earlier(session, key, staff_id=actor.staff.id)
+    if earlier is not None:
         return earlier
     _open_thread(thread)
-    passed_to = _text(recipient, maximum=RECIPIENT_MAX, code="recipient")
+    passed_to = _text(
+        without_bidi_controls(recipient or ""), maximum=RECIPIENT_MAX, code="recipient"
+    )
     try:
         message = _staff_message(
             session,
@@ -489,7 +527,7 @@ def thread_pass_on(
             body=body,
             kind=MessageKind.ORDINARY,
             now=now,
-            submission_key=submission_key,
+            submission_key=key,
         )
     except _AlreadySent as sent:
         return sent.message
@@ -556,8 +594,9 @@ def staff_thread_start(
 ) -> Thread:
     """Ny melding from the unit to a resident (never to a relative; proxies can read it)."""
     access.require_unit_role(actor)
-    earlier = _message_by_key(session, submission_key)
-    if earlier is not None and earlier.author_staff_id == actor.staff.id:
+    key = _key(submission_key)
+    earlier = _earlier(session, key, staff_id=actor.staff.id)
+    if earlier is not None:
         return session.get(Thread, earlier.thread_id)
     found = recipient_for_staff(session, actor, person_id, oslo_today(now))
     if found is None:
@@ -570,7 +609,7 @@ def staff_thread_start(
         person_id=person.id,
         service_id=current[0].service_id,
         unit_id=current[0].unit_id,
-        subject=_text(subject, maximum=SUBJECT_MAX, code="subject"),
+        subject=_subject(subject),
         status=ThreadStatus.ANSWERED,
         started_by_staff=True,
         created_at=now,
@@ -581,7 +620,7 @@ def staff_thread_start(
             session.add(thread)
             session.flush()
             message = _staff_message(
-                session, actor, thread, body=body, kind=kind, now=now, submission_key=submission_key
+                session, actor, thread, body=body, kind=kind, now=now, submission_key=key
             )
     except _AlreadySent as sent:
         return session.get(Thread, sent.message.thread_id)
@@ -602,7 +641,7 @@ def welcome_send(
 ) -> list[Thread]:
     """Velkomstmelding to every digitally active recipient of the unit who has had none."""
     access.require_unit_role(actor, StaffRoleKind.MESSAGE_COORDINATOR, StaffRoleKind.LEADER)
-    subject_text = _text(subject, maximum=SUBJECT_MAX, code="subject")
+    subject_text = _subject(subject)
     body_text = _text(body, maximum=BODY_MAX, code="body")
     people = session.scalars(
         welcome_recipients(actor.active_unit_id, terms_version, oslo_today(now))

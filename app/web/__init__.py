@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask, current_app, g, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.wrappers import Response
@@ -16,8 +17,8 @@ from werkzeug.wrappers import Response
 from app.database import durable_writes_pending
 from app.extensions import db
 from app.security.access import AccessDenied
-from app.web import filters, headers
-from app.web.htmx import render
+from app.web import edge, filters, headers
+from app.web.htmx import render, wants_fragment
 
 
 def init_app(app: Flask) -> None:
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
     from app.web.pwa import bp as pwa_bp
     from app.web.staff.routes import bp as staff_bp
 
+    edge.register_converters(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(citizen_bp)
     app.register_blueprint(staff_bp)
@@ -41,6 +43,7 @@ def init_app(app: Flask) -> None:
 
             app.register_blueprint(dev_bp)
 
+    edge.init_app(app)
     filters.init_app(app)
     app.after_request(_finish_transaction)
     app.after_request(headers.apply)
@@ -108,9 +111,23 @@ def _access_denied(error: AccessDenied) -> Response:
     return render("errors/403.html", status=403)
 
 
+CSRF_EXPIRED = _l("The form has expired")
+CSRF_EXPLAINED = _l(
+    "For your security, forms work only for a while and only in the window where they were "
+    "opened. Go back, reload the page and try again. Nothing was saved."
+)
+
+
 def _csrf_error(error: CSRFError) -> Response:
     db.session.rollback()
-    return render("errors/400_csrf.html", status=400)
+    return _problem(400, CSRF_EXPLAINED, title=CSRF_EXPIRED)
+
+
+PROBLEMS = {
+    400: _l("Go back and try again. Nothing was saved."),
+    413: _l("What you sent is too large. Shorten it and try again. Nothing was saved."),
+    415: _l("This address does not take that kind of request. Nothing was saved."),
+}
 
 
 def _untrusted_host(error: SecurityError) -> Response:
@@ -123,6 +140,8 @@ def _http_error(error: HTTPException) -> Response:
     if error.code is None or error.code < 400:
         return error  # type: ignore[return-value]
     db.session.rollback()
+    if error.code in PROBLEMS:
+        return _problem(error.code, getattr(error, "message", None) or PROBLEMS[error.code])
     template = {
         403: "errors/403.html",
         404: "errors/404.html",
@@ -135,6 +154,22 @@ def _http_error(error: HTTPException) -> Response:
         response.headers.extend(
             {k: v for k, v in error.response.headers.items() if k.startswith("Retry")}
         )
+    return response
+
+
+def _problem(status: int, message: object, *, title: object = None) -> Response:
+    """A request refused for what it contained: the page, or in place of the page's main
+    content for an htmx request (which would otherwise swap nothing and say nothing)."""
+    response = render(
+        "errors/problem.html",
+        "errors/_problem.html",
+        status=status,
+        message=message,
+        title=title,
+    )
+    if wants_fragment():
+        response.headers["HX-Retarget"] = "#main"
+        response.headers["HX-Reswap"] = "innerHTML"
     return response
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from app.models import AppointmentStatus
+from app.web.forms import DAMAGED_FORM
 
 STATUS_LABELS = {
     AppointmentStatus.PLANNED: _l("Planned"),
@@ -37,6 +38,7 @@ REFUSALS = {
     "unknown_cancellation": _l("We could not find that cancellation."),
     "not_assigned": _l("Only an assigned visit can be registered as done."),
     "registered_at_out_of_range": _l("The time of the registration is not accepted."),
+    "submission_key_invalid": DAMAGED_FORM,
 }
 
 

@@ -1,21 +1,149 @@
-"""Form pieces shared by the resident and staff sides."""
+"""Form pieces shared by the resident and staff sides.
+
+Every form takes dates, times, ids and submission keys through the fields here, so what
+the database and the calendar cannot hold is refused by the form, with a message in the
+user's language, before a service sees it.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from uuid import uuid4
 
+import wtforms
+from flask import flash, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
+from wtforms.validators import Optional
+
+from app.models.base import ID_MAX
+
+# The days the app works with: enough for birth dates and for planning far ahead, and far
+# from where date arithmetic and time zones run out (year 1 and 9999).
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+
+INVALID_DATE = _l("Give a valid date, for example 2026-05-17.")
+DATE_OUT_OF_RANGE = _l("Give a date between 1900 and 2100.")
+INVALID_TIME = _l("Give a valid time, for example 09:30.")
+INVALID_CHOICE = _l("That choice is not valid. Reload the page and try again.")
+DAMAGED_FORM = _l("The form was damaged on the way. Reload the page and try again.")
+
+# A submission key: what `new_key` makes, or a device's own key (printable ASCII).
+SUBMISSION_KEY = re.compile(r"[\x21-\x7e]{1,64}")
 
 
 def new_key() -> str:
     return uuid4().hex
 
 
-def submission_key_field() -> HiddenField:
-    """A key per rendered form: sending it twice (double tap, retry) acts once."""
-    return HiddenField(default=new_key)
+def is_submission_key(value: str | None, *, min_length: int = 1) -> bool:
+    return bool(value) and len(value) >= min_length and bool(SUBMISSION_KEY.fullmatch(value))
+
+
+class DateField(wtforms.DateField):
+    """A day (yyyy-mm-dd) between 1900 and 2100."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        self.data = None
+        text = " ".join(valuelist)
+        for pattern in self.strptime_format:
+            try:
+                day = datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a date only
+            except ValueError:
+                continue
+            if not DATE_MIN <= day <= DATE_MAX:
+                raise ValueError(DATE_OUT_OF_RANGE)
+            self.data = day
+            return
+        raise ValueError(INVALID_DATE)
+
+
+class TimeField(wtforms.TimeField):
+    """A wall-clock time (hh:mm)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        self.data = None
+        text = " ".join(valuelist)
+        for pattern in self.strptime_format:
+            try:
+                self.data = datetime.strptime(text, pattern).time()  # noqa: DTZ007
+            except ValueError:
+                continue
+            return
+        raise ValueError(INVALID_TIME)
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id written in plain digits, from 1 to what the database holds; else None."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= ID_MAX:
+        return None
+    return int(text)
+
+
+class IdField(wtforms.IntegerField):
+    """The id of something chosen on the page (see `parse_id`)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        self.data = parse_id(valuelist[0])
+        if self.data is None:
+            raise ValueError(INVALID_CHOICE)
+
+
+class SubmissionKeyField(HiddenField):
+    """A key per rendered form: sending it twice (double tap, retry) acts once.
+
+    An empty key is no key; anything but a key's characters, or longer, is refused.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("default", new_key)
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        key = valuelist[0].strip()
+        self.data = key or None
+        if key and not is_submission_key(key):
+            self.data = None
+            raise ValueError(DAMAGED_FORM)
+
+
+def submission_key_field() -> SubmissionKeyField:
+    return SubmissionKeyField()
 
 
 class SimpleForm(FlaskForm):
     """A button that changes state: only the CSRF token."""
+
+
+class DayQueryForm(FlaskForm):
+    """The day a page shows (`?date=`), with the same rules as a date typed in a form."""
+
+    class Meta:
+        csrf = False
+
+    date = DateField(validators=[Optional()])
+
+
+def day_from_query(default: date) -> date:
+    """The page's `?date=`, or `default` when there is none or it is not a day we show.
+
+    A bad date is no reason to fail the page: it shows `default` and says why.
+    """
+    form = DayQueryForm(request.args)
+    if form.validate():
+        return form.date.data or default
+    for error in form.date.errors:
+        flash(str(error), "error")
+    return default

@@ -1,7 +1,7 @@
 """Failed log-ins counted in the database, shared by every process and machine.
 
 Revision ID: 0005_throttle
-Revises: 0003_fullmakt
+Revises: 0004_input
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_throttle"
-down_revision = "0003_fullmakt"
+down_revision = "0004_input"
 branch_labels = None
 depends_on = None
 

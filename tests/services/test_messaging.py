@@ -509,10 +509,12 @@ def test_a_staff_message_sent_twice_at_once_leaves_one_thread(db, world, app, mo
         )
 
     first = write()
-    real_lookup = messaging._message_by_key
+    real_lookup = messaging._earlier
     lookups = iter([None])  # the early check sees nothing; the later one the first message
     monkeypatch.setattr(
-        messaging, "_message_by_key", lambda session, key: next(lookups, real_lookup(session, key))
+        messaging,
+        "_earlier",
+        lambda session, key, **author: next(lookups, real_lookup(session, key, **author)),
     )
     second = write()
     assert second.id == first.id

@@ -24,6 +24,8 @@ from app.models import (
     Appointment,
     AppointmentStatus,
     CancellationKind,
+    Fullmakt,
+    FullmaktKind,
     Message,
     StaffRoleKind,
 )
@@ -629,8 +631,6 @@ def build_scene(db: Session, world: factories.World) -> Scene:
         submission_key=None,
         now=utcnow(),
     )
-    from app.models import Fullmakt, FullmaktKind
-
     given = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
     assigned_to = factories.person(db, "Verge", "Vergesen")
     assigned = factories.fullmakt(

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.services.fullmakt import ASSESSMENT_MAX, DOCUMENT_MAX
+from app.web.forms import DateField
 
 
 class AssignedFullmaktForm(FlaskForm):

@@ -125,12 +125,12 @@ def _fullmakter_page(form: AssignedFullmaktForm, error: str | None, status: int)
     )
 
 
-@bp.post("/fullmakter/<int:fullmakt_id>/approve")
+@bp.post("/fullmakter/<id:fullmakt_id>/approve")
 def fullmakt_approve(fullmakt_id: int) -> Response:
     return _decide(fullmakt_service.fullmakt_approve, fullmakt_id)
 
 
-@bp.post("/fullmakter/<int:fullmakt_id>/reject")
+@bp.post("/fullmakter/<id:fullmakt_id>/reject")
 def fullmakt_reject(fullmakt_id: int) -> Response:
     return _decide(fullmakt_service.fullmakt_reject, fullmakt_id)
 
@@ -147,7 +147,7 @@ def _decide(decide, fullmakt_id: int) -> Response:
     return redirect(url_for("admin.fullmakter"), code=303)
 
 
-@bp.post("/fullmakter/<int:fullmakt_id>/end")
+@bp.post("/fullmakter/<id:fullmakt_id>/end")
 def fullmakt_end(fullmakt_id: int) -> Response:
     if not SimpleForm().validate_on_submit():
         abort(400)
@@ -180,7 +180,7 @@ def failed_notices() -> Response:
     )
 
 
-@bp.post("/notices/<int:notice_id>/retry")
+@bp.post("/notices/<id:notice_id>/retry")
 def notice_retry(notice_id: int) -> Response:
     if not SimpleForm().validate_on_submit():
         abort(400)
@@ -189,7 +189,7 @@ def notice_retry(notice_id: int) -> Response:
     return redirect(url_for("admin.failed_notices"), code=303)
 
 
-@bp.route("/staff/<int:staff_id>/deactivate", methods=["GET", "POST"])
+@bp.route("/staff/<id:staff_id>/deactivate", methods=["GET", "POST"])
 def staff_deactivate(staff_id: int) -> Response:
     """Deaktiver: asks first; the account's sessions end at once."""
     try:

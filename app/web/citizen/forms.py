@@ -4,27 +4,25 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectMultipleField,
     StringField,
     TextAreaField,
-    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from app.models import CancellationKind, NoticeChannel, NoticeLevel
 from app.services.appointments import NOTE_MAX
 from app.services.fullmakt import FullmaktTerms
 from app.services.messaging import BODY_MAX, SUBJECT_MAX
-from app.web.forms import submission_key_field
+from app.web.forms import DateField, IdField, TimeField, submission_key_field
 
 
 class ActForForm(FlaskForm):
-    person_id = IntegerField(validators=[InputRequired()])
+    person_id = IdField(validators=[InputRequired()])
     next = HiddenField()
 
 
@@ -54,7 +52,7 @@ class ComposeForm(FlaskForm):
         render_kw={"maxlength": BODY_MAX, "rows": 8},
     )
     submission_key = submission_key_field()
-    continues = HiddenField()
+    continues = IdField(widget=HiddenInput(), validators=[Optional()])
 
 
 class ReplyForm(FlaskForm):
@@ -143,7 +141,7 @@ class ContactForm(FlaskForm):
 class GranteeForm(FlaskForm):
     """Gi ny fullmakt, step one: a family member, or anyone by fødselsnummer and family name."""
 
-    person_id = IntegerField(validators=[Optional()])
+    person_id = IdField(validators=[Optional()])
     fodselsnummer = StringField(
         _l("Fødselsnummer"),
         validators=[Optional(), Length(max=13, message=_l("A fødselsnummer has 11 digits."))],

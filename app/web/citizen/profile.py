@@ -199,7 +199,7 @@ def fullmakt_details() -> Response:
     )
 
 
-@bp.route("/profile/fullmakter/<int:fullmakt_id>/edit", methods=["GET", "POST"])
+@bp.route("/profile/fullmakter/<id:fullmakt_id>/edit", methods=["GET", "POST"])
 def fullmakt_edit(fullmakt_id: int) -> Response:
     """Endre: the form starts from the fullmakt as it is; what the change does is shown in
     plain words and confirmed before it is saved; nothing changed saves nothing."""
@@ -254,7 +254,7 @@ def _edit_page(form: ChangeGrantForm, fullmakt, status: int, error: str | None =
     )
 
 
-@bp.post("/profile/fullmakter/<int:fullmakt_id>/end")
+@bp.post("/profile/fullmakter/<id:fullmakt_id>/end")
 def fullmakt_end(fullmakt_id: int) -> Response:
     access.require_scope(current_user, Scope.FULLMAKT)
     if not SimpleForm().validate_on_submit():
@@ -277,7 +277,7 @@ def fullmakt_end(fullmakt_id: int) -> Response:
 def usage_log() -> Response:
     rep = access.require_scope(current_user, Scope.PROFILE)
     form = PeriodFilterForm(request.args)
-    form.validate()
+    valid = form.validate()
     start = _day_start(form.start.data)
     end = _day_start(form.end.data + timedelta(days=1)) if form.end.data else None
     page = audit_reads.usage_log(
@@ -286,6 +286,7 @@ def usage_log() -> Response:
     return render(
         "citizen/usage_log.html",
         "citizen/_usage_rows.html",
+        status=200 if valid else 422,
         page=page,
         form=form,
         subject=rep.subject,

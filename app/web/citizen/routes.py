@@ -28,6 +28,7 @@ from app.web.appointment_text import refusal as appointment_refusal
 from app.web.citizen.forms import ActForForm, CancelForm, ComposeForm, ReplyForm
 from app.web.citizen.shell import ResidentShell
 from app.web.filters import weekday_date
+from app.web.forms import day_from_query, parse_id
 from app.web.htmx import redirect as hx_redirect
 from app.web.htmx import render, wants_fragment
 from app.web.messaging_text import refusal
@@ -79,7 +80,7 @@ def compose() -> Response:
             form.service_id.data = chosen
         elif len(registrations) == 1:
             form.service_id.data = registrations[0].service_id
-        form.continues.data = request.args.get("continues", "")
+        form.continues.data = parse_id(request.args.get("continues"))
         form.subject.data = request.args.get("subject", "")[: messaging.SUBJECT_MAX]
     elif form.validate_on_submit():
         try:
@@ -91,7 +92,7 @@ def compose() -> Response:
                 body=form.body.data,
                 submission_key=form.submission_key.data,
                 now=utcnow(),
-                continues_thread_id=_int_or_none(form.continues.data),
+                continues_thread_id=form.continues.data,
             )
         except MessagingError as refused:
             form.form_errors.append(refusal(refused.code))
@@ -119,13 +120,6 @@ def compose() -> Response:
     )
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 def _thread_or_404(thread_id: int) -> Thread:
     thread = db.session.scalars(threads.thread_with_context(thread_id)).one_or_none()
     if thread is None:
@@ -134,7 +128,7 @@ def _thread_or_404(thread_id: int) -> Thread:
     return thread
 
 
-@bp.get("/messages/<int:thread_id>")
+@bp.get("/messages/<id:thread_id>")
 def thread(thread_id: int) -> Response:
     thread = _thread_or_404(thread_id)
     messaging.thread_opened_by_resident(db.session, current_user, thread=thread, now=utcnow())
@@ -153,7 +147,7 @@ def _thread_page(thread: Thread, form: ReplyForm, *, status: int = 200) -> Respo
     )
 
 
-@bp.post("/messages/<int:thread_id>/reply")
+@bp.post("/messages/<id:thread_id>/reply")
 def reply(thread_id: int) -> Response:
     thread = _thread_or_404(thread_id)
     form = ReplyForm()
@@ -179,19 +173,12 @@ def reply(thread_id: int) -> Response:
 VIEWS = ("list", "week", "month")
 
 
-def _day_param(value: str | None) -> date:
-    try:
-        return date.fromisoformat(value) if value else oslo_today()
-    except ValueError:
-        return oslo_today()
-
-
 @bp.get("/appointments")
 def appointments() -> Response:
     """Timeavtaler as a list, a week or a month; the date in view survives switching."""
     rep = access.require_scope(current_user, Scope.APPOINTMENTS)
     view = request.args.get("view") if request.args.get("view") in VIEWS else "list"
-    day = _day_param(request.args.get("date"))
+    day = day_from_query(oslo_today())
     now = utcnow()
     context: dict[str, object] = {
         "subject": rep.subject,
@@ -238,13 +225,13 @@ def _appointment_or_404(appointment_id: int):
     return appointment, view, rep
 
 
-@bp.get("/appointments/<int:appointment_id>")
+@bp.get("/appointments/<id:appointment_id>")
 def appointment(appointment_id: int) -> Response:
     _, view, _ = _appointment_or_404(appointment_id)
     return render("citizen/appointment.html", item=view)
 
 
-@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@bp.route("/appointments/<id:appointment_id>/cancel", methods=["GET", "POST"])
 def cancel(appointment_id: int) -> Response:
     appointment, view, rep = _appointment_or_404(appointment_id)
     registrations = db.session.scalars(dialog_services(rep.subject.id, oslo_today())).all()
@@ -293,7 +280,7 @@ def _local(day: date | None, at: time | None, *, end: bool = False) -> datetime 
     return moment + timedelta(seconds=59) if end else moment
 
 
-@bp.get("/appointments/cancellations/<int:cancellation_id>")
+@bp.get("/appointments/cancellations/<id:cancellation_id>")
 def cancellation(cancellation_id: int) -> Response:
     found = (
         db.session.scalars(appointment_reads.cancellation_with_appointments(cancellation_id))

@@ -21,8 +21,9 @@ from app.services.appointments import AppointmentError, IdempotencyConflict
 from app.services.audit import staff_viewed_appointments, staff_viewed_person
 from app.services.people import recipient_for_staff
 from app.web.appointment_text import refusal
+from app.web.edge import takes_json
 from app.web.filters import clock, weekday_date
-from app.web.forms import SimpleForm
+from app.web.forms import DATE_MAX, DATE_MIN, SimpleForm, day_from_query, is_submission_key
 from app.web.htmx import render
 from app.web.staff.forms import (
     AssignVisitForm,
@@ -35,14 +36,6 @@ from app.web.staff.forms import (
 from app.web.staff.routes import bp
 from app.web.utils import safe_next
 
-
-def _day_param() -> date:
-    try:
-        return date.fromisoformat(request.args.get("date") or "")
-    except ValueError:
-        return oslo_today()
-
-
 # --- Planlegging ------------------------------------------------------------------------
 
 
@@ -54,7 +47,7 @@ def _employee_choices() -> list[SelectChoice]:
 @bp.get("/planning")
 def planning() -> Response:
     """The unit's visits on a day: assign them to an employee, or cancel them."""
-    day = _day_param()
+    day = day_from_query(oslo_today())
     visits = db.session.scalars(reads.unit_day(current_user.active_unit_id, day)).unique().all()
     staff_viewed_appointments(db.session, current_user, {v.person_id for v in visits}, utcnow())
     choices = _employee_choices()
@@ -83,13 +76,13 @@ def _unit_visit_or_404(appointment_id: int) -> None:
     )
 
 
-@bp.post("/planning/visits/<int:appointment_id>/assign")
+@bp.post("/planning/visits/<id:appointment_id>/assign")
 def visit_assign(appointment_id: int) -> Response:
     _unit_visit_or_404(appointment_id)
     form = AssignVisitForm()
     form.employee_id.choices = _employee_choices()
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return _back_to_planning(appointment_id)
     try:
         service.appointment_assign(
@@ -111,7 +104,7 @@ def visit_assign(appointment_id: int) -> Response:
     return _back_to_planning(appointment_id)
 
 
-@bp.post("/planning/visits/<int:appointment_id>/cancel")
+@bp.post("/planning/visits/<id:appointment_id>/cancel")
 def visit_cancel(appointment_id: int) -> Response:
     _unit_visit_or_404(appointment_id)
     form = CancelVisitForm()
@@ -151,7 +144,7 @@ def _recipient(person_id: int) -> Person:
     return found[0]
 
 
-@bp.route("/recipients/<int:person_id>/series/new", methods=["GET", "POST"])
+@bp.route("/recipients/<id:person_id>/series/new", methods=["GET", "POST"])
 def series_new(person_id: int) -> Response:
     person = _recipient(person_id)
     form = SeriesForm()
@@ -189,7 +182,7 @@ def _series(series_id: int):
     return series, _recipient(series.person_id)
 
 
-@bp.route("/series/<int:series_id>", methods=["GET", "POST"])
+@bp.route("/series/<id:series_id>", methods=["GET", "POST"])
 def series_edit(series_id: int) -> Response:
     series, person = _series(series_id)
     form = SeriesChangeForm()
@@ -229,7 +222,7 @@ def series_edit(series_id: int) -> Response:
     )
 
 
-@bp.post("/series/<int:series_id>/end")
+@bp.post("/series/<id:series_id>/end")
 def series_end(series_id: int) -> Response:
     series, person = _series(series_id)
     form = EndSeriesForm()
@@ -249,7 +242,7 @@ def series_end(series_id: int) -> Response:
                 _("The series ends on %(date)s.", date=weekday_date(form.ends_on.data)), "success"
             )
     else:
-        flash(_("Give the last day."), "error")
+        flash(" ".join(str(e) for e in form.ends_on.errors) or _("Give the last day."), "error")
     return redirect(url_for("staff.recipient", person_id=person.id), code=303)
 
 
@@ -272,7 +265,7 @@ def cancellations() -> Response:
     )
 
 
-@bp.post("/cancellations/<int:cancellation_id>/acknowledge")
+@bp.post("/cancellations/<id:cancellation_id>/acknowledge")
 def cancellation_acknowledge(cancellation_id: int) -> Response:
     if not SimpleForm().validate_on_submit():
         abort(400)
@@ -306,7 +299,8 @@ def _wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
-@bp.post("/visits/<int:appointment_id>/complete")
+@bp.post("/visits/<id:appointment_id>/complete")
+@takes_json
 def visit_complete(appointment_id: int) -> Response:
     """Registrer utført, from the page or replayed from the device's offline queue.
 
@@ -316,15 +310,16 @@ def visit_complete(appointment_id: int) -> Response:
     now = utcnow()
     if request.is_json:
         key = request.headers.get("Idempotency-Key", "")
-        body = request.get_json(silent=True) or {}
-        registered_at = _parse_time(body.get("registered_at"))
-        if not (8 <= len(key) <= 64) or registered_at is None:
+        body = request.get_json(silent=True)
+        registered_at = _parse_time(body.get("registered_at")) if isinstance(body, dict) else None
+        if not is_submission_key(key, min_length=8) or registered_at is None:
             return jsonify(error="bad_request"), 400
     else:
         form = RegisterVisitForm()
-        if not form.validate_on_submit() or not (8 <= len(form.idempotency_key.data or "") <= 64):
+        key = form.idempotency_key.data if form.validate_on_submit() else None
+        if not is_submission_key(key, min_length=8):
             abort(400)
-        key, registered_at = form.idempotency_key.data, None
+        registered_at = None
     try:
         result = service.visit_register(
             db.session,
@@ -363,4 +358,6 @@ def _parse_time(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
+    if parsed.tzinfo is None or not DATE_MIN <= parsed.date() <= DATE_MAX:
+        return None  # no zone, or so far off that converting it to UTC overflows
+    return parsed.astimezone(UTC)

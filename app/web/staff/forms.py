@@ -3,22 +3,19 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
-    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.models import PassOnMethod
 from app.services.messaging import BODY_MAX, NOTE_MAX, RECIPIENT_MAX, SUBJECT_MAX
-from app.web.forms import submission_key_field
+from app.web.forms import DateField, IdField, TimeField, submission_key_field
 
 MESSAGE_LABEL = _l("Message")
 
@@ -45,7 +42,7 @@ def _note() -> TextAreaField:
 
 
 class ChooseUnitForm(FlaskForm):
-    unit_id = IntegerField(validators=[InputRequired()])
+    unit_id = IdField(validators=[InputRequired()])
 
 
 class StaffReplyForm(FlaskForm):

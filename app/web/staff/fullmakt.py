@@ -49,12 +49,12 @@ def _page(error: str | None, status: int) -> Response:
     )
 
 
-@bp.post("/fullmakter/<int:fullmakt_id>/approve")
+@bp.post("/fullmakter/<id:fullmakt_id>/approve")
 def fullmakt_approve(fullmakt_id: int) -> Response:
     return _decide(fullmakt_service.fullmakt_approve, fullmakt_id)
 
 
-@bp.post("/fullmakter/<int:fullmakt_id>/reject")
+@bp.post("/fullmakter/<id:fullmakt_id>/reject")
 def fullmakt_reject(fullmakt_id: int) -> Response:
     return _decide(fullmakt_service.fullmakt_reject, fullmakt_id)
 

@@ -148,12 +148,12 @@ def _done(thread: Thread, message: str) -> Response:
     return redirect(url_for("staff.thread", thread_id=thread.id), code=303)
 
 
-@bp.get("/threads/<int:thread_id>")
+@bp.get("/threads/<id:thread_id>")
 def thread(thread_id: int) -> Response:
     return _thread_page(_thread(thread_id))
 
 
-@bp.post("/threads/<int:thread_id>/reply")
+@bp.post("/threads/<id:thread_id>/reply")
 def reply(thread_id: int) -> Response:
     thread = _thread(thread_id)
     form = StaffReplyForm()
@@ -174,7 +174,7 @@ def reply(thread_id: int) -> Response:
     return _thread_page(thread, status=422, reply=form)
 
 
-@bp.post("/threads/<int:thread_id>/interim")
+@bp.post("/threads/<id:thread_id>/interim")
 def interim(thread_id: int) -> Response:
     thread = _thread(thread_id)
     form = InterimReplyForm()
@@ -198,7 +198,7 @@ def interim(thread_id: int) -> Response:
     return _thread_page(thread, status=422, interim=form, open_action="interim")
 
 
-@bp.post("/threads/<int:thread_id>/urgent")
+@bp.post("/threads/<id:thread_id>/urgent")
 def urgent(thread_id: int) -> Response:
     thread = _thread(thread_id)
     form = UrgentForm()
@@ -224,7 +224,7 @@ def _action_page(thread: Thread, fragment: str, form: FlaskForm, *, status=200):
     )
 
 
-@bp.route("/threads/<int:thread_id>/assign", methods=["GET", "POST"])
+@bp.route("/threads/<id:thread_id>/assign", methods=["GET", "POST"])
 def assign(thread_id: int) -> Response:
     thread = _thread(thread_id)
     form = AssignForm()
@@ -248,7 +248,7 @@ def assign(thread_id: int) -> Response:
     return _action_page(thread, "staff/_assign_form.html", form, status=status)
 
 
-@bp.route("/threads/<int:thread_id>/forward", methods=["GET", "POST"])
+@bp.route("/threads/<id:thread_id>/forward", methods=["GET", "POST"])
 def forward(thread_id: int) -> Response:
     thread = _thread(thread_id)
     form = ForwardForm()
@@ -273,7 +273,7 @@ def forward(thread_id: int) -> Response:
     return _action_page(thread, "staff/_forward_form.html", form, status=status)
 
 
-@bp.post("/threads/<int:thread_id>/pass-on")
+@bp.post("/threads/<id:thread_id>/pass-on")
 def pass_on(thread_id: int) -> Response:
     thread = _thread(thread_id)
     form = PassOnForm()
@@ -297,7 +297,7 @@ def pass_on(thread_id: int) -> Response:
     return _thread_page(thread, status=422, pass_on=form, open_action="pass_on")
 
 
-@bp.post("/threads/<int:thread_id>/close")
+@bp.post("/threads/<id:thread_id>/close")
 def close(thread_id: int) -> Response:
     thread = _thread(thread_id)
     if not SimpleForm().validate_on_submit():
@@ -314,7 +314,7 @@ def _message(message_id: int) -> tuple[Message, Thread]:
     return message, _thread(message.thread_id)
 
 
-@bp.post("/messages/<int:message_id>/journal")
+@bp.post("/messages/<id:message_id>/journal")
 def journal(message_id: int) -> Response:
     message, thread = _message(message_id)
     if not SimpleForm().validate_on_submit():
@@ -323,7 +323,7 @@ def journal(message_id: int) -> Response:
     return _done(thread, _("The message is marked as journaled."))
 
 
-@bp.get("/messages/<int:message_id>/journal")
+@bp.get("/messages/<id:message_id>/journal")
 def journal_note(message_id: int) -> Response:
     """A printable journal note for one message."""
     message, thread = _message(message_id)
@@ -429,7 +429,7 @@ def recipients() -> Response:
     return render("staff/recipients.html", registrations=registrations)
 
 
-@bp.get("/recipients/<int:person_id>")
+@bp.get("/recipients/<id:person_id>")
 def recipient(person_id: int) -> Response:
     found = recipient_for_staff(db.session, current_user, person_id, oslo_today())
     if found is None:
@@ -478,7 +478,7 @@ def failed_notices() -> Response:
     )
 
 
-@bp.post("/notices/<int:notice_id>/retry")
+@bp.post("/notices/<id:notice_id>/retry")
 def notice_retry(notice_id: int) -> Response:
     if not SimpleForm().validate_on_submit():
         abort(400)
