@@ -124,6 +124,7 @@ VOCABULARY = {
     "Register as done": ("Registrer utført", "Registrer utført"),
     "Cancellations": ("Avbestillinger", "Avbestillingar"),
     "Acknowledge": ("Kvitter ut", "Kvitter ut"),
+    "Assigned fullmakt": ("Tildelt fullmakt", "Tildelt fullmakt"),
     "Written by %(author)s on behalf of %(subject)s": (
         "Skrevet av %(author)s på vegne av %(subject)s",
         "Skrive av %(author)s på vegner av %(subject)s",
@@ -189,3 +190,23 @@ def test_english_says_national_identity_number():
     assert [text for _msgid, text in english if "fødselsnummer" in text.lower()] == []
     assert catalog("en").get("Fødselsnummer").string == "National identity number"
     assert sum("national identity number" in text.lower() for _msgid, text in english) >= 10
+
+
+def test_the_product_description_names_things_as_the_catalogs_do():
+    """docs/product.md section 9, the words on the screen: each row is an entry of the
+    catalogs, in bokmål, nynorsk and English (rows with a placeholder in italics aside)."""
+    text = (ROOT / "docs" / "product.md").read_text(encoding="utf-8")
+    table = text.split("## 9.", 1)[1]
+    rows = [
+        tuple(cell.strip() for cell in line.strip().strip("|").split("|"))
+        for line in table.splitlines()
+        if line.startswith("| ") and "---" not in line and "*" not in line
+    ][1:]  # the header
+    nb, nn, en = (catalog(lang) for lang in LANGUAGES)
+    entries = {
+        (m.string, nn.get(m.id).string, en.get(m.id).string)
+        for m in nb
+        if m.id and not m.pluralizable
+    }
+    assert len(rows) > 50
+    assert [row for row in rows if row not in entries] == []
