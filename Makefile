@@ -59,9 +59,10 @@ translations: venv
 
 # After changing user-facing text: extract the strings and update the catalogs;
 # then translate the new entries in translations/{nb,nn,en}/LC_MESSAGES/messages.po.
+# wtforms_text and wtforms_plural mark WTForms' own messages (app/web/forms.py).
 messages: venv
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project=Hjemmedialog \
-		--no-wrap -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k wtforms_text \
+		-k wtforms_plural:1,2 --project=Hjemmedialog --no-wrap -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
 		--no-wrap --ignore-obsolete
 

@@ -145,23 +145,36 @@ def role_label(role: StaffRoleKind) -> str:
     return str(ROLE_LABELS[role])
 
 
-DAY_PATTERNS = {"en": "EEEE d MMMM"}
-DAY_PATTERN = "EEEE d. MMMM"  # bokmål and nynorsk: "mandag 23. november"
+# Every date the app shows is written one way per language: the day, then the month in words
+# ("23. november", "23 November"), the year when it is not this year, and the weekday in
+# front for the days people plan by. Never "November 23, 2026" or "23/11/2026".
+DAY_PATTERNS = {"en": "d MMMM"}
+DAY_PATTERN = "d. MMMM"  # bokmål and nynorsk: "23. november"
 
 
 def _locale() -> str:
     return str(get_locale() or "nb")
 
 
+def _day(value: datetime | date) -> date:
+    return value.astimezone(OSLO).date() if isinstance(value, datetime) else value
+
+
 def weekday_date(value: datetime | date) -> str:
-    """ "mandag 23. november" (the year too when it is not this year), in Oslo time."""
-    if isinstance(value, datetime):
-        value = value.astimezone(OSLO).date()
+    """ "mandag 23. november", "Monday 23 November" (the year too when it is not this year),
+    in Oslo time."""
+    value = _day(value)
     locale = _locale()
-    pattern = DAY_PATTERNS.get(locale, DAY_PATTERN)
+    pattern = "EEEE " + DAY_PATTERNS.get(locale, DAY_PATTERN)
     if value.year != oslo_today().year:
         pattern += " y"
     return format_date(value, pattern, locale=locale)
+
+
+def long_date(value: datetime | date) -> str:
+    """ "12. mars 1938", "12 March 1938": a day whose weekday means nothing, as a birth date."""
+    locale = _locale()
+    return format_date(_day(value), DAY_PATTERNS.get(locale, DAY_PATTERN) + " y", locale=locale)
 
 
 def when(value: datetime) -> str:
@@ -213,6 +226,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(phone)
     app.add_template_filter(fnr)
     app.add_template_filter(weekday_date)
+    app.add_template_filter(long_date)
     app.add_template_filter(when)
     app.add_template_filter(excerpt)
     app.add_template_global(role_label)

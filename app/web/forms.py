@@ -1,7 +1,8 @@
 """Form pieces shared by the resident and staff sides.
 
-Every form takes dates, times, ids and submission keys through the fields here, so what
-the database and the calendar cannot hold is refused by the form, with a message in the
+Every form is a `Form`, so WTForms' own messages come from the app's catalog in the user's
+language. Every form takes dates, times, ids and submission keys through the fields here, so
+what the database and the calendar cannot hold is refused by the form, with a message in the
 user's language, before a service sees it.
 """
 
@@ -13,6 +14,7 @@ from uuid import uuid4
 
 import wtforms
 from flask import flash, request
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
@@ -30,6 +32,70 @@ DATE_OUT_OF_RANGE = _l("Give a date between 1900 and 2100.")
 INVALID_TIME = _l("Give a valid time, for example 09:30.")
 INVALID_CHOICE = _l("That choice is not valid. Reload the page and try again.")
 DAMAGED_FORM = _l("The form was damaged on the way. Reload the page and try again.")
+
+
+def wtforms_text(message: str) -> str:
+    """Marks one of WTForms' own messages for `make messages` (a keyword in the Makefile)."""
+    return message
+
+
+def wtforms_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Marks one of WTForms' own messages with a plural for `make messages`."""
+    return singular, plural
+
+
+# What the fields and validators the app uses can say by themselves, in WTForms' words (its
+# wtforms.pot), so that the catalogs translate them: a refusal never shows in English to
+# someone who reads bokmål or nynorsk. Messages the app words itself are passed to the
+# validators instead.
+WTFORMS_MESSAGES = (
+    wtforms_text("This field is required."),
+    wtforms_text("Not a valid choice."),
+    wtforms_text("Invalid Choice: could not coerce."),
+    wtforms_text("Invalid choice(s): one or more data inputs could not be coerced."),
+    wtforms_text("Field must be between %(min)d and %(max)d characters long."),
+)
+WTFORMS_PLURALS = (
+    wtforms_plural(
+        "'%(value)s' is not a valid choice for this field.",
+        "'%(value)s' are not valid choices for this field.",
+    ),
+    wtforms_plural(
+        "Field must be at least %(min)d character long.",
+        "Field must be at least %(min)d characters long.",
+    ),
+    wtforms_plural(
+        "Field cannot be longer than %(max)d character.",
+        "Field cannot be longer than %(max)d characters.",
+    ),
+    wtforms_plural(
+        "Field must be exactly %(max)d character long.",
+        "Field must be exactly %(max)d characters long.",
+    ),
+)
+
+
+class CatalogTranslations:
+    """WTForms' translations interface, answered from the app's catalog for the request's
+    language. WTForms formats the text itself, so this only looks it up."""
+
+    def gettext(self, string: str) -> str:
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return get_translations().ungettext(singular, plural, n)
+
+
+CATALOG_TRANSLATIONS = CatalogTranslations()
+
+
+class Form(FlaskForm):
+    """The base of every form of the app (CSRF from Flask-WTF, messages from our catalog)."""
+
+    class Meta:
+        def get_translations(self, form: wtforms.Form) -> CatalogTranslations:
+            return CATALOG_TRANSLATIONS
+
 
 # A submission key: what `new_key` makes, or a device's own key (printable ASCII).
 SUBMISSION_KEY = re.compile(r"[\x21-\x7e]{1,64}")
@@ -123,11 +189,11 @@ def submission_key_field() -> SubmissionKeyField:
     return SubmissionKeyField()
 
 
-class SimpleForm(FlaskForm):
+class SimpleForm(Form):
     """A button that changes state: only the CSRF token."""
 
 
-class DayQueryForm(FlaskForm):
+class DayQueryForm(Form):
     """The day a page shows (`?date=`), with the same rules as a date typed in a form."""
 
     class Meta:

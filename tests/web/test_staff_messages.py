@@ -61,7 +61,7 @@ def test_queue_marks_overdue_due_today_and_urgent(client, db, login, world):
     login.staff(world.coordinator)
     html = client.get("/staff/").get_data(as_text=True)
     assert html.index("Haster") < html.index("Gammel")  # urgent first
-    assert "Forfalt" in html and "Frist i dag" in html
+    assert "Over fristen" in html and "Frist i dag" in html
     assert overdue.reply_deadline < utcnow()
 
 

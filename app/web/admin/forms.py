@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.services.fullmakt import ASSESSMENT_MAX, DOCUMENT_MAX
-from app.web.forms import DateField
+from app.web.forms import DateField, Form
 
 
-class AssignedFullmaktForm(FlaskForm):
+class AssignedFullmaktForm(Form):
     """A fullmakt the municipality registers for a person who lacks consent competence."""
 
     grantor = StringField(

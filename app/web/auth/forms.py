@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from app.web.forms import Form
 
-class StaffLoginForm(FlaskForm):
+
+class StaffLoginForm(Form):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(_l("Enter your username.")), Length(max=64)],
@@ -20,13 +21,13 @@ class StaffLoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     accept = BooleanField(
         _l("I accept the terms of use and consent to dialog services and personal health archive"),
         validators=[DataRequired(_l("You must accept the terms to use Hjemmedialog."))],
     )
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     lang = HiddenField()
     next = HiddenField()

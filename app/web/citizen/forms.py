@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -18,15 +17,15 @@ from app.models import CancellationKind, NoticeChannel, NoticeLevel
 from app.services.appointments import NOTE_MAX
 from app.services.fullmakt import FullmaktTerms
 from app.services.messaging import BODY_MAX, SUBJECT_MAX
-from app.web.forms import DateField, IdField, TimeField, submission_key_field
+from app.web.forms import DateField, Form, IdField, TimeField, submission_key_field
 
 
-class ActForForm(FlaskForm):
+class ActForForm(Form):
     person_id = IdField(validators=[InputRequired()])
     next = HiddenField()
 
 
-class ComposeForm(FlaskForm):
+class ComposeForm(Form):
     """Skriv melding: to a service, never to a named employee."""
 
     service_id = RadioField(
@@ -55,7 +54,7 @@ class ComposeForm(FlaskForm):
     continues = IdField(widget=HiddenInput(), validators=[Optional()])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     body = TextAreaField(
         _l("Message"),
         validators=[
@@ -67,7 +66,7 @@ class ReplyForm(FlaskForm):
     submission_key = submission_key_field()
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     """Avbestill: one appointment or a period, for one or more services."""
 
     kind = RadioField(
@@ -105,7 +104,7 @@ class CancelForm(FlaskForm):
         return valid
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     """Kontaktinformasjon og varseloppsett."""
 
     mobile = StringField(
@@ -138,7 +137,7 @@ class ContactForm(FlaskForm):
     same_for_represented = BooleanField(_l("Same notices for others you represent"))
 
 
-class GranteeForm(FlaskForm):
+class GranteeForm(Form):
     """Gi ny fullmakt, step one: a family member, or anyone by fødselsnummer and family name."""
 
     person_id = IdField(validators=[Optional()])
@@ -169,7 +168,7 @@ class GranteeForm(FlaskForm):
         return valid
 
 
-class GrantForm(FlaskForm):
+class GrantForm(Form):
     """Gi ny fullmakt, step two: for how long and for what."""
 
     duration = RadioField(
@@ -225,7 +224,7 @@ class ChangeGrantForm(GrantForm):
         self.areas.data = sorted(terms.area_codes)
 
 
-class PeriodFilterForm(FlaskForm):
+class PeriodFilterForm(Form):
     """The usage log's period filter (a GET form)."""
 
     class Meta:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     RadioField,
@@ -15,7 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.models import PassOnMethod
 from app.services.messaging import BODY_MAX, NOTE_MAX, RECIPIENT_MAX, SUBJECT_MAX
-from app.web.forms import DateField, IdField, TimeField, submission_key_field
+from app.web.forms import DateField, Form, IdField, TimeField, submission_key_field
 
 MESSAGE_LABEL = _l("Message")
 
@@ -41,16 +40,16 @@ def _note() -> TextAreaField:
     )
 
 
-class ChooseUnitForm(FlaskForm):
+class ChooseUnitForm(Form):
     unit_id = IdField(validators=[InputRequired()])
 
 
-class StaffReplyForm(FlaskForm):
+class StaffReplyForm(Form):
     body = _body(field_id="reply-body")
     submission_key = submission_key_field()
 
 
-class InterimReplyForm(FlaskForm):
+class InterimReplyForm(Form):
     body = _body(field_id="interim-body")
     next_date = DateField(
         _l("Date of the next answer"),
@@ -63,23 +62,23 @@ class InterimReplyForm(FlaskForm):
     submission_key = submission_key_field()
 
 
-class UrgentForm(FlaskForm):
+class UrgentForm(Form):
     urgent = HiddenField()
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     assignee_id = SelectField(
         _l("Colleague"), coerce=int, validators=[InputRequired(_l("Choose a colleague."))]
     )
     note = _note()
 
 
-class ForwardForm(FlaskForm):
+class ForwardForm(Form):
     unit_id = SelectField(_l("Unit"), coerce=int, validators=[InputRequired(_l("Choose a unit."))])
     note = _note()
 
 
-class PassOnForm(FlaskForm):
+class PassOnForm(Form):
     method = RadioField(
         _l("How it was passed on"),
         choices=[
@@ -109,7 +108,7 @@ class PassOnForm(FlaskForm):
     submission_key = submission_key_field()
 
 
-class StaffComposeForm(FlaskForm):
+class StaffComposeForm(Form):
     person_id = SelectField(
         _l("Recipient"), coerce=int, validators=[InputRequired(_l("Choose a recipient."))]
     )
@@ -125,7 +124,7 @@ class StaffComposeForm(FlaskForm):
     submission_key = submission_key_field()
 
 
-class WelcomeForm(FlaskForm):
+class WelcomeForm(Form):
     subject = StringField(
         _l("Subject"),
         validators=[DataRequired(_l("Write a subject.")), Length(max=SUBJECT_MAX)],
@@ -145,14 +144,14 @@ WEEKDAY_CHOICES = [
 ]
 
 
-class AssignVisitForm(FlaskForm):
+class AssignVisitForm(Form):
     employee_id = SelectField(
         _l("Employee"), coerce=int, validators=[InputRequired(_l("Choose an employee."))]
     )
     at = TimeField(_l("Time"), validators=[InputRequired(_l("Give the time of the visit."))])
 
 
-class CancelVisitForm(FlaskForm):
+class CancelVisitForm(Form):
     reason = StringField(
         _l("Reason"),
         validators=[DataRequired(_l("Give a reason for cancelling the visit.")), Length(max=500)],
@@ -160,7 +159,7 @@ class CancelVisitForm(FlaskForm):
     )
 
 
-class SeriesChangeForm(FlaskForm):
+class SeriesChangeForm(Form):
     """A series' pattern; its period is set when it is made and ended on its own."""
 
     weekdays = SelectMultipleField(
@@ -199,9 +198,9 @@ class SeriesForm(SeriesChangeForm):
     ends_on = DateField(_l("Last day (optional)"), validators=[Optional()])
 
 
-class EndSeriesForm(FlaskForm):
+class EndSeriesForm(Form):
     ends_on = DateField(_l("Last day"), validators=[InputRequired(_l("Give the last day."))])
 
 
-class RegisterVisitForm(FlaskForm):
+class RegisterVisitForm(Form):
     idempotency_key = submission_key_field()
