@@ -154,6 +154,9 @@ class Config:
         self.NOTICE_MAX_ATTEMPTS = int(_env("NOTICE_MAX_ATTEMPTS", "8"))
         self.NOTICE_BACKOFF_SECONDS = float(_env("NOTICE_BACKOFF_SECONDS", "30"))
         self.NOTICE_BACKOFF_MAX_SECONDS = float(_env("NOTICE_BACKOFF_MAX_SECONDS", "3600"))
+        # Mine besøk i dag: how long a registered visit can be undone (Angre); its
+        # completed-visit notice waits as long. 0: no undo, the notice is due at once.
+        self.VISIT_UNDO_SECONDS = max(0, int(_env("VISIT_UNDO_SECONDS", "120")))
 
     def validate(self) -> None:
         """Refuse to start with settings that are missing, unknown or unsafe."""

@@ -6,6 +6,8 @@ counted from the first message to arrive to the last, so start-up is left out.
 
 Latency: a visit registered through the service (as the handheld's request does), then
 the time until its notice is at the SMTP server, with one worker running its normal poll.
+The registration has no undo window here (the service's default): in the app the notice
+is due only when Angre is no longer possible (VISIT_UNDO_SECONDS), and is measured from then.
 
 Each figure is the median of several rounds; latency also gives p95.
 

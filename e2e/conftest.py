@@ -71,6 +71,9 @@ def _base_env(tmp: Path) -> dict[str, str]:
         RATELIMIT_ENABLED="false",
         NOTICE_DEV_SINK="true",  # notices are read back at /dev/outbox
         NOTICE_POLL_SECONDS="0.2",
+        # A registered visit can be undone, and is notified, after a few seconds here; a
+        # module that undoes one sets a longer window in its SERVER_ENV.
+        VISIT_UNDO_SECONDS="5",
     )
     return env
 
@@ -206,14 +209,19 @@ def live_server(
 
 @pytest.fixture(scope="module")
 def server(
-    device: str, demo_database: DemoDatabase, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    device: str,
+    demo_database: DemoDatabase,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveServer]:
+    """The module's server; a module's SERVER_ENV adds or overrides settings."""
     tmp = tmp_path_factory.mktemp("server")
     port = free_port()
     env = _base_env(demo_database.tmp) | {
         "DATABASE_URL": demo_database.copy(),
         "PORT": str(port),
         "OIDC_ISSUER": f"http://127.0.0.1:{port}/dev-idp",
+        **getattr(request.module, "SERVER_ENV", {}),
     }
     with live_server(env, port, tmp) as running:
         # The notice worker, as `make run` starts it beside the web server.

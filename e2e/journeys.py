@@ -34,6 +34,15 @@ def log_in_staff(page: Page, a11y: A11y, username: str, password: str = DEMO_PAS
         page.get_by_role("button", name="Logg inn", exact=True).click()
 
 
+def staff_nav(page: Page, name: str) -> None:
+    """Go to a section of the staff navigation: in its row, or behind "Mer" on a phone."""
+    nav = page.get_by_role("navigation", name="Hovedmeny")
+    link = nav.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        nav.get_by_role("button", name="Mer").click()
+    link.click()
+
+
 def person_menu(page: Page, name: str):
     """The top bar's menu button, named by the person one acts for."""
     return (

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.clock import oslo_today
 from e2e.conftest import DEVICES, A11y
-from e2e.journeys import act_for, log_in_resident, log_in_staff
+from e2e.journeys import act_for, log_in_resident, log_in_staff, staff_nav
 
 KARI = "12833810241"
 OLA = "05896820194"
@@ -125,7 +125,7 @@ def test_week_cancellation_acknowledgement_and_a_visit_done(
     siri = A11y()
     log_in_staff(siri_page, siri, "siri")
     siri.check(siri_page)
-    siri_page.get_by_role("link", name="Avbestillinger").click()
+    staff_nav(siri_page, "Avbestillinger")
     card = siri_page.locator(".cancellation-card").first
     expect(card).to_contain_text("Kari Nordmann")
     expect(card).to_contain_text("Avbestilt av Eva Nordmann på vegne av Kari Nordmann")

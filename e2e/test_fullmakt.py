@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.clock import oslo_today
 from e2e.conftest import DEVICES, A11y
-from e2e.journeys import act_for, log_in_resident, log_in_staff, person_menu
+from e2e.journeys import act_for, log_in_resident, log_in_staff, person_menu, staff_nav
 
 KNUT, MARIT, LISE = "09820960103", "30915032067", "14868540266"
 
@@ -280,9 +280,7 @@ def test_an_assigned_fullmakt_takes_effect_when_a_second_person_approves_it(
     anne_page.get_by_role("button", name="Hjemmesykepleien sone Nord").click()
     expect(anne_page.get_by_role("heading", level=1)).to_have_text("Meldingskø")
     anne.check(anne_page)
-    anne_page.get_by_role("navigation", name="Hovedmeny").get_by_role(
-        "link", name="Fullmakter"
-    ).click()
+    staff_nav(anne_page, "Fullmakter")
     expect(anne_page.get_by_role("heading", level=1)).to_have_text("Fullmakter til godkjenning")
     anne.check(anne_page)
     card = anne_page.locator(".fullmakt").filter(has_text="Lise Berg for Kari Nordmann")

@@ -35,6 +35,7 @@ def test_a_visit_registered_offline_is_sent_once_when_the_network_returns(
     log_in_staff(page, a11y, "jonas")
     a11y.check(page)
     page.get_by_role("link", name="Mine besøk i dag").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mine besøk i dag")  # loaded
     a11y.check(page)
     card = page.locator(f".visit-card[data-visit='{visit}']")
     # Before anything is registered, every visit shows one state: to do.
@@ -92,6 +93,7 @@ def test_the_same_key_with_another_body_is_refused(page: Page, a11y: A11y, serve
     log_in_staff(page, a11y, "jonas")
     a11y.check(page)
     page.get_by_role("link", name="Mine besøk i dag").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mine besøk i dag")  # loaded
     a11y.check(page)
     statuses = page.evaluate(
         """async (url) => {
@@ -114,6 +116,7 @@ def test_the_device_queue_is_cleared_on_log_out(page: Page, a11y: A11y):
     log_in_staff(page, a11y, "jonas")
     a11y.check(page)
     page.get_by_role("link", name="Mine besøk i dag").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mine besøk i dag")  # loaded
     a11y.check(page)
     page.evaluate(
         "localStorage.setItem('hjemmedialog.visit-queue', JSON.stringify([{key: 'k', visit: '1',"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from e2e.journeys import log_in_resident, log_in_staff
+from e2e.journeys import log_in_resident, log_in_staff, staff_nav
 
 
 def test_siri_logs_in_with_username_and_password(page: Page, a11y):
@@ -12,7 +12,7 @@ def test_siri_logs_in_with_username_and_password(page: Page, a11y):
     expect(page.get_by_role("heading", level=1)).to_have_text("Meldingskø")
     expect(page.get_by_text("Hjemmesykepleien sone Nord").first).to_be_visible()
     a11y.check(page)
-    page.get_by_role("link", name="Tjenestemottakere").click()
+    staff_nav(page, "Tjenestemottakere")
     expect(page.get_by_role("link", name="Kari Nordmann")).to_be_visible()
     a11y.check(page)
     page.get_by_role("link", name="Kari Nordmann").click()
@@ -64,7 +64,7 @@ def test_smaby_staff_see_nothing_of_andeby(page: Page, a11y, server):
     expect(page.get_by_role("heading", level=1)).to_have_text("Meldingskø")
     expect(page.locator(".staff-unit")).to_have_text("Hjemmetjenesten Småby")
     a11y.check(page)
-    page.get_by_role("link", name="Tjenestemottakere").click()
+    staff_nav(page, "Tjenestemottakere")
     expect(page.get_by_role("link", name="Per Pettersen")).to_be_visible()
     expect(page.get_by_text("Kari Nordmann")).to_have_count(0)
     a11y.check(page)

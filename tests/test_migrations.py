@@ -128,7 +128,11 @@ _BEFORE_0003 = (
 
 def test_the_input_hardening_migration_keeps_data_and_cleans_names(tmp_path):
     """0004 rebuilds tables that others refer to (SQLite's batch mode copies, drops and
-    renames them): on a database full of data, on SQLite and PostgreSQL alike."""
+    renames them): on a database full of data, on SQLite and PostgreSQL alike.
+
+    The demo is loaded with today's models into today's schema, then the database is
+    taken down to 0003 (the later revisions' downgrades keep the rows), so the models need
+    not match an old schema."""
     from app import create_app
     from app.clock import utcnow
     from app.services.demo import demo_load
@@ -137,8 +141,11 @@ def test_the_input_hardening_migration_keeps_data_and_cleans_names(tmp_path):
     with scratch_database(tmp_path, prefix="hd_migrate") as uri:
         scratch = create_app(make_config(uri, tmp_path))
         with scratch.app_context():
-            upgrade(revision="0003_fullmakt")
+            upgrade()
             demo_load(flask_db.session, now=utcnow(), allow_synthetic=True, terms_version="2026-1")
+            flask_db.session.commit()
+            flask_db.session.remove()
+            downgrade(revision="0003_fullmakt")
             flask_db.session.execute(
                 sa.text("UPDATE person SET given_name = :name WHERE given_name = 'Kari'"),
                 {"name": "Ka\u202eri"},

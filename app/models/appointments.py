@@ -79,11 +79,15 @@ class Appointment(IdMixin, Base):
     employee_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
     completed_at: Mapped[datetime | None]
     completed_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
+    # Until when the employee who registered it may still undo it (Angre); its notice waits.
+    undo_until: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancelled_by_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
     cancelled_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
     cancellation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cancellation.id"))
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # The service chose to show its reason to the resident (reasons can hold internal notes).
+    cancel_reason_shared: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
 
     __table_args__ = (

@@ -265,6 +265,17 @@ def deliver(
     if now >= lease_until - LEASE_MARGIN:
         # The lease is (nearly) up: another worker may claim it now; leave it to them.
         return "lease_expired"
+    if notice.event is NoticeEvent.VISIT_COMPLETED and notice.completed_at is None:
+        # Undone (Angre) at the very end of its window: the visit is not done after all.
+        _record(
+            session,
+            notice.id,
+            lease_until,
+            status=NoticeStatus.DROPPED,
+            last_error="the visit is no longer registered as done",
+        )
+        session.commit()
+        return "dropped"
     if not _still_represents(session, notice, now):
         _record(
             session,

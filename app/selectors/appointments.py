@@ -52,6 +52,10 @@ class AppointmentView:
     time_kind: str | None  # "window", "exact", "registered" or None
     external: bool
     may_cancel: bool
+    # Cancelled by the service: when, and its reason where the service chose to share it.
+    cancelled_by_service: bool = False
+    cancelled_at: datetime | None = None
+    shared_reason: str | None = None
 
     @property
     def day(self) -> date:
@@ -86,6 +90,9 @@ def resident_view(appointment: Appointment, now: datetime) -> AppointmentView | 
         and appointment.window_start > now
         and appointment.service.open_for_dialog
     )
+    by_service = (
+        status is AppointmentStatus.CANCELLED and appointment.cancelled_by_staff_id is not None
+    )
     return AppointmentView(
         appointment=appointment,
         status=status,
@@ -95,6 +102,11 @@ def resident_view(appointment: Appointment, now: datetime) -> AppointmentView | 
         time_kind=time_kind,
         external=external,
         may_cancel=may_cancel,
+        cancelled_by_service=by_service,
+        cancelled_at=appointment.cancelled_at if status is AppointmentStatus.CANCELLED else None,
+        shared_reason=appointment.cancel_reason
+        if by_service and appointment.cancel_reason_shared
+        else None,
     )
 
 
@@ -245,6 +257,19 @@ def my_visits(staff_id: int, day: date) -> sa.Select[tuple[Appointment]]:
     )
 
 
+def my_visit(appointment_id: int) -> sa.Select[tuple[Appointment]]:
+    """One visit as Mine besøk i dag shows it."""
+    return (
+        sa.select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .options(
+            joinedload(Appointment.person),
+            joinedload(Appointment.service),
+            joinedload(Appointment.completed_by),
+        )
+    )
+
+
 def series_with_unit(series_id: int) -> sa.Select[tuple[AppointmentSeries]]:
     return (
         sa.select(AppointmentSeries)
@@ -266,7 +291,11 @@ def unit_series(unit_id: int, person_id: int) -> sa.Select[tuple[AppointmentSeri
 class CancellationRow:
     cancellation: Cancellation
     acknowledgement: CancellationAcknowledgement
-    cancelled_count: int
+    visits: list[Appointment]  # the unit's visits it cancelled, soonest first
+
+    @property
+    def cancelled_count(self) -> int:
+        return len(self.visits)
 
 
 CANCELLATION_KEY = (datetime, int)
@@ -276,18 +305,12 @@ CANCELLATION_PAGE = 25
 def unit_cancellations(
     session: Session, unit_id: int, *, cursor: str | None = None
 ) -> paging.Page[CancellationRow]:
-    """Avbestillinger for the unit, newest first, with how many visits each cancelled."""
-    counted = (
-        sa.select(sa.func.count(Appointment.id))
-        .where(
-            Appointment.cancellation_id == Cancellation.id,
-            Appointment.unit_id == unit_id,
-        )
-        .correlate(Cancellation)
-        .scalar_subquery()
-    )
+    """Avbestillinger for the unit, newest first, each with the unit's visits it cancelled.
+
+    Two statements for a page, however many cancellations and visits it holds.
+    """
     statement = (
-        sa.select(Cancellation, CancellationAcknowledgement, counted)
+        sa.select(Cancellation, CancellationAcknowledgement)
         .join(
             CancellationAcknowledgement,
             CancellationAcknowledgement.cancellation_id == Cancellation.id,
@@ -305,7 +328,17 @@ def unit_cancellations(
     if position is not None:
         keys = ((Cancellation.created_at, True), (Cancellation.id, True))
         statement = statement.where(paging.after(keys, position))
-    rows = [CancellationRow(c, ack, n) for c, ack, n in session.execute(statement).unique()]
+    found = session.execute(statement).unique().all()
+    visits: dict[int, list[Appointment]] = {c.id: [] for c, _ in found}
+    if visits:
+        for visit in session.scalars(
+            sa.select(Appointment)
+            .where(Appointment.cancellation_id.in_(list(visits)), Appointment.unit_id == unit_id)
+            .options(joinedload(Appointment.service))
+            .order_by(Appointment.window_start, Appointment.id)
+        ):
+            visits[visit.cancellation_id].append(visit)
+    rows = [CancellationRow(c, ack, visits[c.id]) for c, ack in found]
     return paging.paginate(
         rows, CANCELLATION_PAGE, lambda r: (r.cancellation.created_at, r.cancellation.id)
     )

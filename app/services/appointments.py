@@ -24,6 +24,7 @@ from app.models import (
     Cancellation,
     CancellationAcknowledgement,
     CancellationKind,
+    Notice,
     NoticeEvent,
     Service,
     StaffAccount,
@@ -342,9 +343,19 @@ def appointment_assign(
 
 
 def appointment_cancel_by_service(
-    session: Session, actor: Actor, *, appointment_id: int, reason: str, now: datetime
+    session: Session,
+    actor: Actor,
+    *,
+    appointment_id: int,
+    reason: str,
+    now: datetime,
+    share_reason: bool = False,
 ) -> Appointment:
-    """Avlys by the service, with a reason; the resident sees Avlyst."""
+    """Avlys by the service, with a reason; the resident sees Avlyst, and when.
+
+    The reason is the service's own (it may hold internal notes): the resident sees it
+    only with `share_reason`.
+    """
     appointment = _unit_appointment(session, actor, appointment_id)
     if appointment.status not in (AppointmentStatus.PLANNED, AppointmentStatus.ASSIGNED):
         raise AppointmentError("not_open")
@@ -355,6 +366,7 @@ def appointment_cancel_by_service(
     appointment.cancelled_at = now
     appointment.cancelled_by_staff_id = actor.staff.id
     appointment.cancel_reason = text[:500]
+    appointment.cancel_reason_shared = share_reason
     session.flush()
     return appointment
 
@@ -518,8 +530,11 @@ def cancellation_acknowledge(
 @dataclass(frozen=True)
 class VisitRegistered:
     appointment_id: int
-    outcome: str  # "completed", or "already_completed" when someone was first
+    # "completed"; "already_completed" when someone was first; "undone" when the visit was
+    # completed by this registration and then undone (Angre).
+    outcome: str
     completed_at: datetime | None
+    undo_until: datetime | None = None  # the employee may undo it until then
 
 
 def _request_hash(appointment_id: int, registered_at: datetime | None) -> str:
@@ -537,6 +552,7 @@ def visit_register(
     idempotency_key: str,
     registered_at: datetime | None,
     now: datetime,
+    undo_window: timedelta = timedelta(0),
 ) -> VisitRegistered:
     """Registrer utført, exactly once per key and once per visit.
 
@@ -544,6 +560,10 @@ def visit_register(
     result again; with another request it raises IdempotencyConflict. Of two
     registrations of one visit, one completes it and writes the notices; the other
     learns it was already done.
+
+    With an `undo_window`, the employee may undo the registration (`visit_undo`) for that
+    long from now, and the notices are due only when it has passed: nothing is sent about
+    a visit registered by mistake.
     """
     request_hash = _request_hash(appointment_id, registered_at)
     appointment = _unit_appointment(session, actor, appointment_id)
@@ -577,6 +597,7 @@ def visit_register(
     except IntegrityError:
         return _replay(session, session.get(VisitRegistration, registration_id), request_hash)
     registration = session.get(VisitRegistration, registration_id)
+    undo_until = now + undo_window if undo_window > timedelta(0) else None
     done = session.execute(
         sa.update(Appointment)
         .where(Appointment.id == appointment.id, Appointment.status == AppointmentStatus.ASSIGNED)
@@ -584,6 +605,7 @@ def visit_register(
             status=AppointmentStatus.COMPLETED,
             completed_at=completed_at,
             completed_by_staff_id=actor.staff.id,
+            undo_until=undo_until,
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -593,19 +615,91 @@ def visit_register(
             session,
             subject=appointment.person,
             event=NoticeEvent.VISIT_COMPLETED,
-            event_key=f"visit:{appointment.id}",
+            event_key=_visit_event_key(appointment.id),
             municipality_id=appointment.unit.municipality_id,
             now=now,
+            due_at=undo_until,
         )
     else:
         registration.outcome = "already_completed"
     session.flush()
     session.refresh(appointment)
-    return VisitRegistered(appointment.id, registration.outcome, appointment.completed_at)
+    return _registered(appointment, registration.outcome)
+
+
+def _visit_event_key(appointment_id: int) -> str:
+    return f"visit:{appointment_id}"
+
+
+def _registered(appointment: Appointment, outcome: str) -> VisitRegistered:
+    return VisitRegistered(
+        appointment.id,
+        outcome,
+        appointment.completed_at,
+        appointment.undo_until if outcome == "completed" else None,
+    )
 
 
 def _replay(session: Session, earlier: VisitRegistration, request_hash: str) -> VisitRegistered:
     if earlier.request_hash != request_hash:
         raise IdempotencyConflict(earlier.idempotency_key)
     appointment = session.get(Appointment, earlier.appointment_id)
-    return VisitRegistered(earlier.appointment_id, earlier.outcome, appointment.completed_at)
+    return _registered(appointment, earlier.outcome)
+
+
+def visit_undo(
+    session: Session, actor: Actor, *, appointment_id: int, now: datetime
+) -> Appointment:
+    """Angre: the employee who registered a visit takes it back while the window is open.
+
+    The visit is Tildelt again at once (the resident's calendar shows it), its
+    completed-visit notices, which were waiting for the window to pass, leave the outbox
+    unsent, and a replay of the registration's key answers "undone" instead of completing
+    it again. A new registration completes it as usual.
+    """
+    appointment = _unit_appointment(session, actor, appointment_id)
+    if appointment.status is not AppointmentStatus.COMPLETED:
+        raise AppointmentError("not_completed")
+    if appointment.completed_by_staff_id != actor.staff.id:
+        raise AppointmentError("undo_not_yours")
+    # One statement decides, so a registration is undone once, and never after its window.
+    undone = session.execute(
+        sa.update(Appointment)
+        .where(
+            Appointment.id == appointment.id,
+            Appointment.status == AppointmentStatus.COMPLETED,
+            Appointment.completed_by_staff_id == actor.staff.id,
+            Appointment.undo_until > now,
+        )
+        .values(
+            status=AppointmentStatus.ASSIGNED,
+            completed_at=None,
+            completed_by_staff_id=None,
+            undo_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if undone != 1:
+        session.refresh(appointment)
+        if appointment.status is not AppointmentStatus.COMPLETED:
+            raise AppointmentError("not_completed")
+        raise AppointmentError("undo_too_late")
+    # Not yet due, so not yet sent: the notices go, and the event can happen again later.
+    session.execute(
+        sa.delete(Notice).where(
+            Notice.event_key == _visit_event_key(appointment.id),
+            Notice.event == NoticeEvent.VISIT_COMPLETED,
+            Notice.sent_at.is_(None),
+        )
+    )
+    session.execute(
+        sa.update(VisitRegistration)
+        .where(
+            VisitRegistration.appointment_id == appointment.id,
+            VisitRegistration.outcome == "completed",
+        )
+        .values(outcome="undone")
+    )
+    session.flush()
+    session.refresh(appointment)
+    return appointment

@@ -70,11 +70,13 @@ def notices_for_event(
     municipality_id: int,
     now: datetime,
     representing: Sequence[Person] | None = None,
+    due_at: datetime | None = None,
 ) -> list[Notice]:
     """Add the notices an event gives to the outbox; returns them.
 
     Besides the subject, the people `representing` them are told (by default everyone who
-    represents the subject with the notices scope now)."""
+    represents the subject with the notices scope now). They are due at once, or at
+    `due_at` (an event that can still be undone until then)."""
     if representing is None:
         representing = representatives(session, subject, now)
     candidates: list[tuple[Person, bool]] = [(subject, False)]
@@ -103,7 +105,7 @@ def notices_for_event(
             channel=channel,
             address=to,
             language=mine.language or "nb",
-            next_attempt_at=now,
+            next_attempt_at=max(due_at or now, now),
             created_at=now,
         )
         if duplicate:

@@ -38,6 +38,9 @@ REFUSALS = {
     "unknown_cancellation": _l("We could not find that cancellation."),
     "not_assigned": _l("Only an assigned visit can be registered as done."),
     "registered_at_out_of_range": _l("The time of the registration is not accepted."),
+    "not_completed": _l("The visit is not registered as done, so there is nothing to undo."),
+    "undo_not_yours": _l("Only the employee who registered the visit can undo it."),
+    "undo_too_late": _l("The time to undo has run out: the visit stays registered as done."),
     "submission_key_invalid": DAMAGED_FORM,
 }
 

@@ -17,7 +17,7 @@ from flask import flash, request
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import HiddenField, SelectChoice
 from wtforms.validators import Optional
 
 from app.models.base import ID_MAX
@@ -163,6 +163,27 @@ class IdField(wtforms.IntegerField):
         self.data = parse_id(valuelist[0])
         if self.data is None:
             raise ValueError(INVALID_CHOICE)
+
+
+def choice_id(value: object) -> int | None:
+    """What a picker sends: the id of the option chosen, or None for its prompt ("").
+
+    The `coerce` of every select of ids: a picker starts on its "Choose ..." prompt, so
+    nobody assigns or sends to whoever happens to be listed first.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    parsed = parse_id(str(value))
+    if parsed is None:
+        raise ValueError(INVALID_CHOICE)
+    return parsed
+
+
+def with_prompt(prompt: str, choices: list[SelectChoice]) -> list[SelectChoice]:
+    """The choices of a picker, after an empty "Choose ..." option that is chosen at first."""
+    return [SelectChoice("", prompt), *choices]
 
 
 class SubmissionKeyField(HiddenField):

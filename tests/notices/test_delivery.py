@@ -364,3 +364,57 @@ def test_an_approved_assigned_fullmakt_is_told_to_the_resident_and_their_proxies
     for message in (rita, per):
         for named in ("Sara", "Rita", "Fremmed", "Hjemmesykepleie", "samtykke"):
             assert named not in message.body
+
+
+def test_a_registered_visit_is_notified_only_when_it_can_no_longer_be_undone(app, db, world, smtp):
+    """Issue 10: the notice waits out the undo window; one undone at its very end is dropped."""
+    from app.models import Appointment, AppointmentStatus
+    from app.services import appointments as visits
+    from tests.support import actor_for
+
+    contact(db, world.resident, email="rita@test.example", level=NoticeLevel.ALL)
+    done, undone = (
+        Appointment(
+            person_id=world.resident.id,
+            service_id=world.nursing.id,
+            unit_id=world.unit.id,
+            status=AppointmentStatus.ASSIGNED,
+            window_start=utcnow(),
+            window_end=utcnow(),
+            start_at=utcnow(),
+            employee_staff_id=world.employee.id,
+            description="Sårstell",
+            created_at=utcnow(),
+        )
+        for _ in range(2)
+    )
+    db.add_all([done, undone])
+    db.flush()
+    employee = actor_for(db, world.employee)
+    window = timedelta(minutes=2)
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        for target in (done, undone):
+            visits.visit_register(
+                db,
+                employee,
+                appointment_id=target.id,
+                idempotency_key=f"window-{target.id}",
+                registered_at=None,
+                now=utcnow(),
+                undo_window=window,
+            )
+        assert deliver(app, db, channels(smtp.port)) == {}  # still in the window: nothing
+        clock.shift(window - timedelta(seconds=1))
+        assert deliver(app, db, channels(smtp.port)) == {}
+        # Undone in its last moment, past the service's own check: the worker drops it.
+        db.execute(
+            sa.update(Appointment)
+            .where(Appointment.id == undone.id)
+            .values(status=AppointmentStatus.ASSIGNED, completed_at=None, undo_until=None)
+        )
+        clock.shift(timedelta(seconds=2))
+        assert deliver(app, db, channels(smtp.port)) == {"sent": 1, "dropped": 1}
+    assert len(smtp.recorder.messages) == 1
+    dropped = db.scalars(sa.select(Notice).where(Notice.status == NoticeStatus.DROPPED)).one()
+    assert dropped.event_key == f"visit:{undone.id}"
+    assert "no longer registered as done" in dropped.last_error

@@ -685,3 +685,132 @@ def test_a_planned_visit_is_assigned_before_it_is_registered(db, world):
     target = visit(db, world, oslo_today())
     with pytest.raises(AppointmentError, match="not_assigned"):
         _register(db, world, target, "key-0006")
+
+
+# --- Angre (issue 10): undo a registration while its notice still waits ----------------
+
+UNDO = timedelta(minutes=2)
+
+
+def test_with_an_undo_window_the_notice_waits_until_it_has_passed(db, world):
+    _notified(db, world)
+    target = visit(db, world, oslo_today(), status=AppointmentStatus.ASSIGNED)
+    now = utcnow()
+    result = service.visit_register(
+        db,
+        actor_for(db, world.employee),
+        appointment_id=target.id,
+        idempotency_key="undo-0001",
+        registered_at=None,
+        now=now,
+        undo_window=UNDO,
+    )
+    assert (result.outcome, result.undo_until) == ("completed", now + UNDO)
+    (notice,) = db.scalars(sa.select(Notice)).all()
+    assert notice.next_attempt_at == now + UNDO
+    db.refresh(target)
+    assert target.undo_until == now + UNDO
+
+
+def test_undo_restores_the_visit_removes_its_notices_and_a_new_registration_works(db, world):
+    _notified(db, world, level_resident=NoticeLevel.ALL)
+    target = visit(db, world, oslo_today(), status=AppointmentStatus.ASSIGNED)
+    employee = actor_for(db, world.employee)
+    now = utcnow()
+    first = dict(appointment_id=target.id, idempotency_key="undo-0002", registered_at=None)
+    service.visit_register(db, employee, **first, now=now, undo_window=UNDO)
+    assert db.scalar(sa.select(sa.func.count()).select_from(Notice)) == 2
+    undone = service.visit_undo(
+        db, employee, appointment_id=target.id, now=now + timedelta(seconds=30)
+    )
+    assert undone.status is AppointmentStatus.ASSIGNED
+    assert (undone.completed_at, undone.completed_by_staff_id, undone.undo_until) == (None,) * 3
+    assert undone.employee_staff_id == world.employee.id  # still Jonas's visit
+    assert db.scalar(sa.select(sa.func.count()).select_from(Notice)) == 0
+    # The same key again (the offline queue replaying): it stays undone.
+    replay = service.visit_register(db, employee, **first, now=now + timedelta(seconds=40))
+    assert (replay.outcome, replay.completed_at) == ("undone", None)
+    db.refresh(target)
+    assert target.status is AppointmentStatus.ASSIGNED
+    # Done for real later: completed and notified again, exactly once.
+    later = service.visit_register(
+        db,
+        employee,
+        appointment_id=target.id,
+        idempotency_key="undo-0003",
+        registered_at=None,
+        now=now + timedelta(minutes=20),
+        undo_window=UNDO,
+    )
+    assert later.outcome == "completed"
+    assert db.scalar(sa.select(sa.func.count()).select_from(Notice)) == 2
+
+
+def test_undo_is_refused_after_the_window_for_others_and_when_not_done(db, world):
+    target = visit(db, world, oslo_today(), status=AppointmentStatus.ASSIGNED)
+    employee = actor_for(db, world.employee)
+    with pytest.raises(AppointmentError, match="not_completed"):
+        service.visit_undo(db, employee, appointment_id=target.id, now=utcnow())
+    now = utcnow()
+    service.visit_register(
+        db,
+        employee,
+        appointment_id=target.id,
+        idempotency_key="undo-0004",
+        registered_at=None,
+        now=now,
+        undo_window=UNDO,
+    )
+    with pytest.raises(AppointmentError, match="undo_not_yours"):
+        service.visit_undo(db, actor_for(db, world.coordinator), appointment_id=target.id, now=now)
+    for outsider in (world.other_unit_staff, world.foreign_staff):
+        with pytest.raises(AccessDenied):
+            service.visit_undo(db, actor_for(db, outsider), appointment_id=target.id, now=now)
+    with pytest.raises(AppointmentError, match="undo_too_late"):
+        service.visit_undo(db, employee, appointment_id=target.id, now=now + UNDO)
+    db.refresh(target)
+    assert target.status is AppointmentStatus.COMPLETED
+
+
+def test_without_an_undo_window_nothing_can_be_undone(db, world):
+    target = visit(db, world, oslo_today(), status=AppointmentStatus.ASSIGNED)
+    employee = actor_for(db, world.employee)
+    now = utcnow()
+    result = service.visit_register(
+        db,
+        employee,
+        appointment_id=target.id,
+        idempotency_key="undo-0005",
+        registered_at=None,
+        now=now,
+    )
+    assert result.undo_until is None
+    with pytest.raises(AppointmentError, match="undo_too_late"):
+        service.visit_undo(db, employee, appointment_id=target.id, now=now)
+
+
+def test_a_service_cancellation_keeps_its_reason_to_itself_unless_shared(db, world):
+    from app.selectors.appointments import resident_view
+
+    kept = visit(db, world, oslo_today() + timedelta(days=2))
+    shared = visit(db, world, oslo_today() + timedelta(days=3))
+    coordinator = actor_for(db, world.coordinator)
+    now = utcnow()
+    service.appointment_cancel_by_service(
+        db, coordinator, appointment_id=kept.id, reason="Internt: Ola syk", now=now
+    )
+    service.appointment_cancel_by_service(
+        db, coordinator, appointment_id=shared.id, reason="Stengt vei", now=now, share_reason=True
+    )
+    for appointment in (kept, shared):
+        db.refresh(appointment)
+    db.scalars(
+        sa.select(Appointment).options(sa.orm.joinedload(Appointment.service))
+    ).unique().all()
+    hidden, told = resident_view(kept, now), resident_view(shared, now)
+    assert (hidden.cancelled_by_service, hidden.cancelled_at, hidden.shared_reason) == (
+        True,
+        now,
+        None,
+    )
+    assert (told.cancelled_by_service, told.shared_reason) == (True, "Stengt vei")

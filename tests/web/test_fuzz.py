@@ -56,6 +56,7 @@ from wtforms.fields.core import UnboundField
 
 from app.clock import oslo_today, utcnow
 from app.extensions import db as flask_db
+from app.web.forms import choice_id
 from tests import factories
 from tests.conftest import bound_session, forward_to_idp
 from tests.support import LoginHelper
@@ -214,8 +215,9 @@ def wtforms_kinds() -> dict[str, str]:
                 kinds[name] = "date"
             elif issubclass(field_class, wtforms.TimeField):
                 kinds[name] = "time"
-            elif (
-                issubclass(field_class, wtforms.IntegerField) or unbound.kwargs.get("coerce") is int
+            elif issubclass(field_class, wtforms.IntegerField) or unbound.kwargs.get("coerce") in (
+                int,
+                choice_id,
             ):
                 kinds.setdefault(name, "int")
     return kinds

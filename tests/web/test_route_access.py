@@ -387,7 +387,10 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         ),
         UNIT_ACTION,
     ),
-    ("staff.close", "POST"): (post("/staff/threads/{thread}/close"), UNIT_ACTION),
+    ("staff.close", "POST"): (
+        post("/staff/threads/{thread}/close", confirmed="yes"),
+        UNIT_ACTION,
+    ),
     ("staff.journal", "POST"): (post("/staff/messages/{message}/journal"), UNIT_ACTION),
     ("staff.journal_note", "GET"): (get("/staff/messages/{message}/journal"), UNIT_OBJECT),
     ("staff.compose", "GET"): (get("/staff/messages/new"), STAFF_PAGE),
@@ -482,6 +485,9 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         post("/staff/visits/{visit}/complete", idempotency_key="form-key-0001"),
         UNIT_ACTION,
     ),
+    # Angre: the scene's visit is assigned, not done, so there is nothing to undo (refused,
+    # back to the list); tests/web/test_staff_appointments.py undoes a real registration.
+    ("staff.visit_undo", "POST"): (post("/staff/visits/{visit}/undo"), UNIT_ACTION),
     ("staff.failed_notices", "GET"): (get("/staff/notices"), STAFF_PAGE),
     # Fullmakter to approve: the leader of a unit serving the grantor (Rita), nobody else.
     ("staff.fullmakter", "GET"): (

@@ -270,3 +270,207 @@ def test_completed_visit_notices_go_to_the_outbox_with_the_registration(client, 
     complete_json(client, target, "device-key-3")
     complete_json(client, target, "device-key-4")  # a second device: no second notice
     assert [n.recipient_person_id for n in db.scalars(sa.select(Notice))] == [world.proxy.id]
+
+
+# --- Angre: a visit registered by mistake (issue 10) ------------------------------------
+
+
+def _notified(db, world):
+    from app.models import ContactSettings, NoticeLevel
+
+    db.add(
+        ContactSettings(
+            person_id=world.proxy.id,
+            email="p@t.example",
+            level=NoticeLevel.ALL,
+            same_for_represented=True,
+            updated_at=utcnow(),
+        )
+    )
+    db.flush()
+
+
+def test_a_registered_visit_offers_angre_also_after_a_reload(client, db, login, world):
+    target = visit(db, world)
+    login.staff(world.employee)
+    answer = complete_json(client, target, "device-key-u1").get_json()
+    assert answer["undo_until"] and answer["undo_label"].startswith("Du kan angre til kl. ")
+    html = client.get("/staff/visits").get_data(as_text=True)  # a reload
+    card = html.split(f'id="visit-{target.id}"')[1]
+    form = re.search(r'<form[^>]*class="visit-undo"[^>]*>', card).group(0)
+    assert f'action="/staff/visits/{target.id}/undo"' in form and "hidden" not in form
+    assert "Angre" in card and "Du kan angre til kl." in card
+    # A colleague's page offers nothing to undo: it was not theirs to register.
+    login.staff(world.coordinator)
+    target.employee_staff_id = world.coordinator.id
+    db.flush()
+    other = client.get("/staff/visits").get_data(as_text=True)
+    assert "Utført kl." in other and f'/staff/visits/{target.id}/undo"' not in other
+
+
+def test_angre_makes_the_visit_assigned_again_and_nothing_is_sent(client, db, login, world):
+    _notified(db, world)
+    target = visit(db, world)
+    login.staff(world.employee)
+    when = utcnow()
+    complete_json(client, target, "device-key-u2", registered_at=when)
+    (notice,) = db.scalars(sa.select(Notice)).all()
+    # The notice waits for the window to pass (VISIT_UNDO_SECONDS, 2 minutes by default).
+    assert notice.next_attempt_at >= utcnow() + timedelta(seconds=100)
+    response = post(client, f"/staff/visits/{target.id}/undo")
+    assert response.status_code == 303 and response.location == "/staff/visits"
+    db.refresh(target)
+    assert target.status is AppointmentStatus.ASSIGNED
+    assert (target.completed_at, target.completed_by_staff_id, target.undo_until) == (None,) * 3
+    assert db.scalar(sa.select(sa.func.count()).select_from(Notice)) == 0
+    html = client.get("/staff/visits").get_data(as_text=True)
+    assert "Angret: besøket er tildelt igjen, og ingenting ble sendt." in html
+    assert "Registrer utført" in html
+    # The resident's calendar shows it assigned again at once.
+    login.resident(world.resident)
+    detail = client.get(f"/appointments/{target.id}").get_data(as_text=True)
+    assert "Tildelt" in detail and "Utført" not in detail
+    # The device's queue replays the same registration: it stays undone, and says so.
+    login.staff(world.employee)
+    replay = complete_json(client, target, "device-key-u2", registered_at=when)
+    assert replay.status_code == 200
+    assert replay.get_json()["outcome"] == "undone"
+    assert replay.get_json()["label"] == "Registreringen ble angret."
+    db.refresh(target)
+    assert target.status is AppointmentStatus.ASSIGNED
+
+
+def test_angre_by_htmx_answers_with_the_card_and_a_message_to_focus(client, db, login, world):
+    target = visit(db, world)
+    login.staff(world.employee)
+    complete_json(client, target, "device-key-u3")
+    token = csrf_token(client, "/auth/logged-out")
+    response = client.post(
+        f"/staff/visits/{target.id}/undo",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in html
+    assert html.lstrip().startswith(f'<li class="visit-card" id="visit-{target.id}"')
+    assert re.search(r'<p class="visit-message[^"]*" tabindex="-1">Angret: ', html)
+    assert "Registrer utført" in html
+    assert response.headers["Vary"] and "HX-Request" in response.headers["Vary"]
+    again = client.post(
+        f"/staff/visits/{target.id}/undo",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert again.status_code == 422
+    assert "ingenting å angre" in again.get_data(as_text=True)
+
+
+def test_angre_after_the_window_is_refused_and_the_visit_stays_done(client, db, login, world):
+    target = visit(db, world)
+    login.staff(world.employee)
+    complete_json(client, target, "device-key-u4")
+    db.refresh(target)
+    target.undo_until = utcnow() - timedelta(seconds=1)
+    db.flush()
+    assert "/undo" not in client.get("/staff/visits").get_data(as_text=True).split("visit-card")[1]
+    response = post(client, f"/staff/visits/{target.id}/undo")
+    assert response.status_code == 303
+    assert "Tiden for å angre har gått ut" in client.get("/staff/visits").get_data(as_text=True)
+    db.refresh(target)
+    assert target.status is AppointmentStatus.COMPLETED
+
+
+def test_the_undo_window_is_configurable_and_zero_means_no_undo(app, client, db, login, world):
+    _notified(db, world)
+    target = visit(db, world)
+    login.staff(world.employee)
+    app.config["VISIT_UNDO_SECONDS"] = 0
+    try:
+        answer = complete_json(client, target, "device-key-u5").get_json()
+    finally:
+        app.config["VISIT_UNDO_SECONDS"] = 120
+    assert answer["undo_until"] is None
+    (notice,) = db.scalars(sa.select(Notice)).all()
+    assert notice.next_attempt_at <= utcnow()
+    assert f"/staff/visits/{target.id}/undo" not in client.get("/staff/visits").get_data(
+        as_text=True
+    )
+
+
+# --- Planlegging: pickers start empty; the reason can be shown to the resident ----------
+
+
+def test_the_employee_picker_starts_on_its_prompt_and_refuses_it(client, db, login, world):
+    day = oslo_today() + timedelta(days=2)
+    target = visit(db, world, day, status=AppointmentStatus.PLANNED)
+    login.staff(world.coordinator)
+    html = client.get(f"/staff/planning?date={day.isoformat()}").get_data(as_text=True)
+    select = re.search(rf'<select id="employee-{target.id}"[^>]*>(.*?)</select>', html, re.S)
+    options = re.findall(r"<option ([^>]*)>([^<]*)</option>", select.group(1))
+    assert options[0] == ('value="" ', "Velg ansatt")
+    assert not any("selected" in attrs for attrs, _ in options)
+    response = post(
+        client, f"/staff/planning/visits/{target.id}/assign", employee_id="", at="09:00"
+    )
+    assert response.status_code == 303
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Velg en ansatt." in page
+    db.refresh(target)
+    assert target.status is AppointmentStatus.PLANNED and target.employee_staff_id is None
+
+
+def test_the_cancel_reason_is_shown_to_the_resident_only_when_chosen(client, db, login, world):
+    day = oslo_today() + timedelta(days=2)
+    kept = visit(db, world, day, status=AppointmentStatus.PLANNED)
+    shared = visit(db, world, day, status=AppointmentStatus.PLANNED, start=time(12))
+    login.staff(world.coordinator)
+    html = client.get(f"/staff/planning?date={day.isoformat()}").get_data(as_text=True)
+    checkbox = re.search(rf'<input id="share-{kept.id}"[^>]*>', html).group(0)
+    assert 'type="checkbox"' in checkbox and "checked" not in checkbox
+    assert "Vis årsaken til innbyggeren" in html
+    post(client, f"/staff/planning/visits/{kept.id}/cancel", reason="Personalmangel, Ola syk")
+    post(
+        client,
+        f"/staff/planning/visits/{shared.id}/cancel",
+        reason="Veien er stengt",
+        share_reason="y",
+    )
+    db.refresh(kept)
+    db.refresh(shared)
+    assert (kept.cancel_reason_shared, shared.cancel_reason_shared) == (False, True)
+    login.resident(world.resident)
+    when = weekday_date(utcnow())
+    for path in (f"/appointments?view=list&date={day.isoformat()}", f"/appointments/{kept.id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert f"Avlyst av tjenesten {when}" in page
+        assert "Personalmangel" not in page
+    shown = client.get(f"/appointments/{shared.id}").get_data(as_text=True)
+    assert f"Avlyst av tjenesten {when}" in shown and "Årsak: Veien er stengt" in shown
+    listed = client.get(f"/appointments?view=list&date={day.isoformat()}").get_data(as_text=True)
+    assert "Årsak: Veien er stengt" in listed
+
+
+def test_avbestillinger_cards_list_the_visits_they_cancelled(client, db, login, world):
+    first = oslo_today() + timedelta(days=3)
+    for n in range(3):
+        visit(db, world, first + timedelta(days=n), status=AppointmentStatus.PLANNED)
+    cancellation = service.appointments_cancel(
+        db,
+        actor_for(db, world.resident),
+        appointment_id=db.scalars(sa.select(Appointment.id)).first(),
+        kind=CancellationKind.PERIOD,
+        period_start=local_to_utc(first, time(0)),
+        period_end=local_to_utc(first + timedelta(days=2), time(23)),
+        service_ids=[world.nursing.id],
+        note=None,
+        submission_key=None,
+        now=utcnow(),
+    )
+    login.staff(world.coordinator)
+    html = client.get("/staff/cancellations").get_data(as_text=True)
+    card = html.split('class="cancellation-card')[1]
+    assert "3 besøk avbestilt" in card
+    for n in range(3):
+        day = weekday_date(first + timedelta(days=n))
+        assert f"<li>{day} 08:00–10:00 · Hjemmesykepleie</li>" in card
+    assert cancellation.id

@@ -163,7 +163,7 @@ def test_the_whole_triage_by_web(client, db, login, world):
     assert post(client, f"/staff/messages/{first.id}/journal").status_code == 303
     note = client.get(f"/staff/messages/{first.id}/journal").get_data(as_text=True)
     assert "Journalnotat" in note and "Kan dere ta med ny pakke?" in note
-    assert post(client, f"/staff/threads/{thread.id}/close").status_code == 303
+    assert post(client, f"/staff/threads/{thread.id}/close", confirmed="yes").status_code == 303
     db.refresh(thread)
     assert thread.status is ThreadStatus.CLOSED
     kinds = db.scalars(sa.select(ThreadEvent.kind).where(ThreadEvent.thread_id == thread.id)).all()
@@ -209,8 +209,7 @@ def test_forward_moves_the_thread_to_the_other_units_queue(client, db, login, wo
     login.staff(world.coordinator)
     page = client.get(f"/staff/threads/{thread.id}/forward").get_data(as_text=True)
     assert "Praktisk bistand Testby" in page and "Fysioterapi Testby" not in page
-    fragment = client.get(f"/staff/threads/{thread.id}/forward", headers={"HX-Request": "true"})
-    assert "<html" not in fragment.get_data(as_text=True)
+    assert re.search(r'<details[^>]*id="action-forward" open>', page)  # the thread, Videresend open
     response = post(client, f"/staff/threads/{thread.id}/forward", unit_id=world.other_unit.id)
     assert response.status_code == 303 and response.location == "/staff/"
     assert client.get(f"/staff/threads/{thread.id}").status_code == 404
@@ -250,7 +249,7 @@ def test_staff_outside_the_unit_get_nothing_by_page_or_forged_request(
         ("assign", {"assignee_id": world.employee.id}),
         ("forward", {"unit_id": world.other_unit.id}),
         ("pass-on", {"method": "plo", "recipient": "x", "relayed": "no", "body": "x"}),
-        ("close", {}),
+        ("close", {"confirmed": "yes"}),
     ]:
         response = post(client, f"/staff/threads/{thread.id}/{action}", **data)
         assert response.status_code == 404, action
@@ -265,7 +264,7 @@ def test_a_resident_cannot_use_staff_thread_urls(client, db, login, world):
     thread = write(db, world)
     login.resident(world.resident)
     assert client.get(f"/staff/threads/{thread.id}").status_code == 403
-    assert post(client, f"/staff/threads/{thread.id}/close").status_code == 403
+    assert post(client, f"/staff/threads/{thread.id}/close", confirmed="yes").status_code == 403
 
 
 def test_new_message_to_a_recipient(client, db, login, world):
@@ -311,3 +310,61 @@ def test_welcome_message_in_one_action(client, db, login, world):
     assert db.scalar(sa.select(sa.func.count()).select_from(Thread)) == 2
     again = client.get("/staff/welcome").get_data(as_text=True)
     assert "har fått velkomstmelding" in again
+
+
+# --- the thread page on a phone: actions collapsed, closing confirms (issue 10) ----------
+
+
+def test_the_thread_actions_are_collapsed_and_one_open_at_a_time(client, db, login, world):
+    thread = write(db, world)
+    login.staff(world.coordinator)
+    html = client.get(f"/staff/threads/{thread.id}").get_data(as_text=True)
+    actions = re.findall(
+        r'<details class="action" name="thread-action" id="action-(\w+)"\s*>', html
+    )
+    assert actions == ["reply", "interim", "assign", "forward", "pass_on", "close"]
+    # Journalfør and Journalnotat are full-size controls, not small text.
+    journal = html.split('class="journal"')[1].split("</div>")[0]
+    assert 'class="button button-secondary">Journalfør' in journal
+    assert re.search(
+        r'<a class="button button-secondary" href="[^"]+/journal">Journalnotat', journal
+    )
+    assert "button-small" not in journal
+
+
+def test_the_colleague_picker_starts_empty_and_refuses_an_empty_choice(client, db, login, world):
+    thread = write(db, world)
+    login.staff(world.coordinator)
+    html = client.get(f"/staff/threads/{thread.id}").get_data(as_text=True)
+    select = re.search(r'<select id="assignee_id"[^>]*>(.*?)</select>', html, re.S).group(1)
+    first = re.search(r"<option([^>]*)>([^<]*)</option>", select)
+    assert first.group(2) == "Velg kollega" and 'value=""' in first.group(1)
+    assert "selected" in first.group(1)  # the prompt, not the first colleague
+    response = post(client, f"/staff/threads/{thread.id}/assign", assignee_id="", note="Hei")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Velg en kollega." in page
+    assert re.search(r'<details[^>]*id="action-assign" open>', page)  # the refused one open
+    assert not re.search(r'<details[^>]*id="action-reply" open>', page)
+    assert re.search(r"id=\"assign-note\"[^>]*>\s*Hei</textarea>", page)  # nothing is lost
+    db.refresh(thread)
+    assert thread.assignee_staff_id is None
+
+
+def test_closing_a_thread_asks_for_confirmation_first(client, db, login, world):
+    thread = write(db, world)
+    login.staff(world.coordinator)
+    html = client.get(f"/staff/threads/{thread.id}").get_data(as_text=True)
+    close = html.split('id="action-close"')[1].split("</details>")[0]
+    assert "har fått vite utfallet" in close
+    assert 'name="confirmed" value="yes"' in close and "Ja, avslutt tråden" in close
+    # A close that was not confirmed (an old page, a forged request) asks instead.
+    response = post(client, f"/staff/threads/{thread.id}/close")
+    assert response.status_code == 200
+    assert re.search(r'<details[^>]*id="action-close" open>', response.get_data(as_text=True))
+    db.refresh(thread)
+    assert thread.status is ThreadStatus.AWAITING_SERVICE
+    confirmed = post(client, f"/staff/threads/{thread.id}/close", confirmed="yes")
+    assert confirmed.status_code == 303
+    db.refresh(thread)
+    assert thread.status is ThreadStatus.CLOSED

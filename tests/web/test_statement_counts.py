@@ -280,3 +280,42 @@ def test_fullmakter_to_approve_need_the_same_statements_for_1_and_50(
     else:
         login.staff(world.admin)
     _same_for_1_and_50(client, counter, path, lambda: add(49))
+
+
+def test_avbestillinger_need_the_same_statements_for_1_and_50_with_their_visits(
+    client, db, login, world, counter
+):
+    """Each card lists the visits it cancelled (issue 10): still a fixed number."""
+    from datetime import date, time, timedelta
+
+    import sqlalchemy as sa
+
+    from app.clock import local_to_utc, utcnow
+    from app.models import Appointment, CancellationKind
+    from app.services import appointments as service
+    from tests.support import actor_for
+
+    first = date(2027, 3, 1)
+    _visits(db, world, 1, first)
+
+    def cancel(n: int, days: int) -> None:
+        resident = actor_for(db, world.resident)
+        for i in range(n):
+            start = first + timedelta(days=days * i)
+            _visits(db, world, days, start)
+            service.appointments_cancel(
+                db,
+                resident,
+                appointment_id=db.scalars(sa.select(Appointment.id)).first(),
+                kind=CancellationKind.PERIOD,
+                period_start=local_to_utc(start, time(0)),
+                period_end=local_to_utc(start + timedelta(days=days - 1), time(23)),
+                service_ids=[world.nursing.id],
+                note=None,
+                submission_key=None,
+                now=utcnow(),
+            )
+
+    cancel(1, 1)
+    login.staff(world.coordinator)
+    _same_for_1_and_50(client, counter, "/staff/cancellations", lambda: cancel(49, 3))

@@ -5,6 +5,10 @@
 // gone, it waits and is sent when the network returns. The server answers the same
 // key with the first result, so sending it again is harmless. The queue is emptied on
 // log-out (see app.js).
+//
+// A registration can be undone for a short while (Angre): the server says until when, and
+// the card's undo form shows until then. Angre itself is an htmx form that answers with
+// the card again; focus then moves to what happened, in the new card.
 "use strict";
 
 (() => {
@@ -28,9 +32,12 @@
 
   const card = (visit) => document.querySelector(`.visit-card[data-visit="${visit}"]`);
   // Each visit shows exactly one state: to do (the button), waiting, done, or failed.
+  // Focus that was on the card's button moves to the line that replaces it.
   const show = (visit, state, label) => {
     const element = card(visit);
     if (!element) return;
+    const active = document.activeElement;
+    const hadFocus = element.contains(active);
     const form = element.querySelector("form.register-visit");
     if (form) form.hidden = state !== "ready";
     for (const name of ["waiting", "done", "failed"]) {
@@ -39,6 +46,25 @@
     }
     const done = element.querySelector(".visit-done");
     if (done && state === "done" && label) done.textContent = label;
+    const now = element.querySelector(`.visit-${state}`);
+    if (hadFocus && now && active.closest("[hidden]")) now.focus();
+  };
+  // Angre: shown until the time the server gave, then gone (the server refuses it later).
+  const offerUndo = (element, until, label) => {
+    const form = element?.querySelector("form.visit-undo");
+    if (!form || !until) return;
+    const left = new Date(until) - Date.now();
+    if (!(left > 0)) return;
+    if (label) form.querySelector(".visit-undo-until").textContent = label;
+    form.hidden = false;
+    setTimeout(() => {
+      if (!form.contains(document.activeElement)) form.hidden = true;
+    }, left);
+  };
+  const offerEveryUndo = (root) => {
+    root.querySelectorAll("form.visit-undo[data-undo-until]").forEach((form) => {
+      offerUndo(form.closest(".visit-card"), form.dataset.undoUntil);
+    });
   };
   const offlineNote = () => {
     const note = document.getElementById("offline-note");
@@ -67,13 +93,14 @@
       }
       if (response.ok) {
         remove(item.key);
-        let label = "";
+        let answer = {};
         try {
-          label = (await response.json()).label || "";
+          answer = await response.json();
         } catch (error) {
-          label = "";
+          answer = {};
         }
-        show(item.visit, "done", label);
+        show(item.visit, "done", answer.label || "");
+        offerUndo(card(item.visit), answer.undo_until, answer.undo_label);
       } else if (response.status >= 500 || response.status === 401) {
         show(item.visit, "waiting"); // try again later (or after logging in again)
         return;
@@ -92,25 +119,35 @@
     return running;
   }
 
-  document.querySelectorAll("form.register-visit").forEach((form) => {
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const queue = load();
-      const visit = form.dataset.visit;
-      if (!queue.some((item) => item.visit === visit)) {
-        queue.push({
-          key: crypto.randomUUID(),
-          visit,
-          url: form.action,
-          registered_at: new Date().toISOString(),
-        });
-        save(queue);
-      }
-      show(visit, "waiting");
-      replay();
-    });
+  // On the document, so a card that htmx puts in again registers the same way.
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form.register-visit");
+    if (!form) return;
+    event.preventDefault();
+    const queue = load();
+    const visit = form.dataset.visit;
+    if (!queue.some((item) => item.visit === visit)) {
+      queue.push({
+        key: crypto.randomUUID(),
+        visit,
+        url: form.action,
+        registered_at: new Date().toISOString(),
+      });
+      save(queue);
+    }
+    show(visit, "waiting");
+    replay();
   });
 
+  // After Angre the card is new: focus what happened to it (its tabindex="-1" message).
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    const swapped = document.getElementById(event.detail.target?.id || "");
+    if (!swapped || !swapped.classList.contains("visit-card")) return;
+    offerEveryUndo(swapped);
+    swapped.querySelector('[tabindex="-1"]:not([hidden])')?.focus();
+  });
+
+  offerEveryUndo(document);
   for (const item of load()) show(item.visit, "waiting");
   window.addEventListener("online", () => {
     offlineNote();

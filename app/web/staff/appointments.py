@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -12,7 +13,7 @@ from wtforms import SelectChoice
 
 from app.clock import oslo_today, utcnow
 from app.extensions import db
-from app.models import Person
+from app.models import Appointment, Person
 from app.security import access
 from app.selectors import appointments as reads
 from app.selectors.staff import unit_colleagues
@@ -23,8 +24,15 @@ from app.services.people import recipient_for_staff
 from app.web.appointment_text import refusal
 from app.web.edge import takes_json
 from app.web.filters import clock, weekday_date
-from app.web.forms import DATE_MAX, DATE_MIN, SimpleForm, day_from_query, is_submission_key
-from app.web.htmx import render
+from app.web.forms import (
+    DATE_MAX,
+    DATE_MIN,
+    SimpleForm,
+    day_from_query,
+    is_submission_key,
+    with_prompt,
+)
+from app.web.htmx import render, wants_fragment
 from app.web.staff.forms import (
     AssignVisitForm,
     CancelVisitForm,
@@ -41,7 +49,7 @@ from app.web.utils import safe_next
 
 def _employee_choices() -> list[SelectChoice]:
     employees = db.session.scalars(unit_colleagues(current_user.active_unit_id)).all()
-    return [SelectChoice(e.id, e.full_name) for e in employees]
+    return with_prompt(_("Choose employee"), [SelectChoice(e.id, e.full_name) for e in employees])
 
 
 @bp.get("/planning")
@@ -117,13 +125,19 @@ def visit_cancel(appointment_id: int) -> Response:
             current_user,
             appointment_id=appointment_id,
             reason=form.reason.data,
+            share_reason=form.share_reason.data,
             now=utcnow(),
         )
     except AppointmentError as refused:
         _refuse_hidden(refused)
         flash(refusal(refused.code), "error")
     else:
-        flash(_("The visit is cancelled. The resident sees it as cancelled."), "success")
+        flash(
+            _("The visit is cancelled. The resident sees it as cancelled, with the reason.")
+            if form.share_reason.data
+            else _("The visit is cancelled. The resident sees it as cancelled."),
+            "success",
+        )
     return _back_to_planning(appointment_id)
 
 
@@ -282,16 +296,65 @@ def cancellation_acknowledge(cancellation_id: int) -> Response:
 # --- Mine besøk i dag ------------------------------------------------------------------------
 
 
+def _undo_window() -> timedelta:
+    return timedelta(seconds=current_app.config["VISIT_UNDO_SECONDS"])
+
+
+@dataclass(frozen=True)
+class VisitCard:
+    """One visit on Mine besøk i dag, with its form and whether it can still be undone."""
+
+    visit: Appointment
+    form: RegisterVisitForm
+    undo_until: datetime | None  # the logged-in employee may undo it until then
+    message: str | None = None  # what just happened to it (after Angre)
+    error: bool = False
+
+
+def _card(visit: Appointment, now: datetime, **extra: object) -> VisitCard:
+    mine = visit.completed_by_staff_id == current_user.staff.id
+    open_until = visit.undo_until if mine and visit.undo_until and visit.undo_until > now else None
+    return VisitCard(visit, RegisterVisitForm(formdata=None), open_until, **extra)
+
+
 @bp.get("/visits")
 def visits() -> Response:
     """Today's visits for the logged-in employee, in order, with address."""
-    today = oslo_today()
+    today, now = oslo_today(), utcnow()
     mine = db.session.scalars(reads.my_visits(current_user.staff.id, today)).unique().all()
-    staff_viewed_appointments(db.session, current_user, {v.person_id for v in mine}, utcnow())
+    staff_viewed_appointments(db.session, current_user, {v.person_id for v in mine}, now)
     return render(
         "staff/visits.html",
         today=today,
-        visits=[(visit, RegisterVisitForm(formdata=None)) for visit in mine],
+        cards=[_card(visit, now) for visit in mine],
+        undo_form=SimpleForm(formdata=None),
+    )
+
+
+@bp.post("/visits/<id:appointment_id>/undo")
+def visit_undo(appointment_id: int) -> Response:
+    """Angre a registration: by htmx, the visit's card again; otherwise back to the list."""
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    now = utcnow()
+    try:
+        service.visit_undo(db.session, current_user, appointment_id=appointment_id, now=now)
+    except AppointmentError as refused:
+        if refused.code == "unknown_appointment":
+            abort(404)
+        message, error = refusal(refused.code), True
+    else:
+        message, error = _("Undone: the visit is assigned again and nothing was sent."), False
+    if not wants_fragment():
+        flash(message, "error" if error else "success")
+        return redirect(url_for("staff.visits"), code=303)
+    visit = db.session.scalars(reads.my_visit(appointment_id)).unique().one()
+    staff_viewed_appointments(db.session, current_user, {visit.person_id}, now)
+    return render(
+        "staff/_visit.html",
+        status=422 if error else 200,
+        card=_card(visit, now, message=message, error=error),
+        undo_form=SimpleForm(formdata=None),
     )
 
 
@@ -328,6 +391,7 @@ def visit_complete(appointment_id: int) -> Response:
             idempotency_key=key,
             registered_at=registered_at,
             now=now,
+            undo_window=_undo_window(),
         )
     except IdempotencyConflict:
         return jsonify(error="idempotency_conflict"), 422
@@ -343,12 +407,22 @@ def visit_complete(appointment_id: int) -> Response:
             appointment_id=result.appointment_id,
             outcome=result.outcome,
             completed_at=result.completed_at.isoformat() if result.completed_at else None,
-            label=_("Done at %(time)s", time=clock(result.completed_at))
-            if result.completed_at
-            else _("Registered as done."),
+            label=_registration_label(result),
+            undo_until=result.undo_until.isoformat() if result.undo_until else None,
+            undo_label=_("You can undo until %(time)s.", time=clock(result.undo_until))
+            if result.undo_until
+            else None,
         )
     flash(_("Registered as done."), "success")
     return redirect(url_for("staff.visits"), code=303)
+
+
+def _registration_label(result: service.VisitRegistered) -> str:
+    if result.outcome == "undone":
+        return _("The registration was undone.")
+    if result.completed_at:
+        return _("Done at %(time)s", time=clock(result.completed_at))
+    return _("Registered as done.")
 
 
 def _parse_time(value: object) -> datetime | None:

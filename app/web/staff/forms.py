@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -14,7 +15,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.models import PassOnMethod
 from app.services.messaging import BODY_MAX, NOTE_MAX, RECIPIENT_MAX, SUBJECT_MAX
-from app.web.forms import DateField, Form, IdField, TimeField, submission_key_field
+from app.web.forms import (
+    INVALID_CHOICE,
+    DateField,
+    Form,
+    IdField,
+    TimeField,
+    choice_id,
+    submission_key_field,
+)
 
 MESSAGE_LABEL = _l("Message")
 
@@ -32,11 +41,25 @@ def _body(label=MESSAGE_LABEL, rows: int = 6, field_id: str | None = None) -> Te
     )
 
 
-def _note() -> TextAreaField:
+def _note(field_id: str) -> TextAreaField:
+    """An internal note; Tildel and Videresend share the thread page, so each has its id."""
     return TextAreaField(
         _l("Internal note"),
+        id=field_id,
         validators=[Optional(), Length(max=NOTE_MAX, message=_l("The internal note is too long."))],
         render_kw={"maxlength": NOTE_MAX, "rows": 3},
+    )
+
+
+def _picker(label: str, required: str) -> SelectField:
+    """A choice of a person or unit by id; its choices start with a "Choose ..." prompt
+    (`app.web.forms.with_prompt`), and leaving it there is refused with `required`."""
+    return SelectField(
+        label,
+        coerce=choice_id,
+        validators=[InputRequired(required)],
+        invalid_value_message=INVALID_CHOICE,
+        invalid_choice_message=INVALID_CHOICE,
     )
 
 
@@ -66,16 +89,20 @@ class UrgentForm(Form):
     urgent = HiddenField()
 
 
+class CloseForm(Form):
+    """Avslutt tråd, sent from its confirmation step (`confirmed=yes`)."""
+
+    confirmed = HiddenField()
+
+
 class AssignForm(Form):
-    assignee_id = SelectField(
-        _l("Colleague"), coerce=int, validators=[InputRequired(_l("Choose a colleague."))]
-    )
-    note = _note()
+    assignee_id = _picker(_l("Colleague"), _l("Choose a colleague."))
+    note = _note("assign-note")
 
 
 class ForwardForm(Form):
-    unit_id = SelectField(_l("Unit"), coerce=int, validators=[InputRequired(_l("Choose a unit."))])
-    note = _note()
+    unit_id = _picker(_l("Unit"), _l("Choose a unit."))
+    note = _note("forward-note")
 
 
 class PassOnForm(Form):
@@ -109,9 +136,7 @@ class PassOnForm(Form):
 
 
 class StaffComposeForm(Form):
-    person_id = SelectField(
-        _l("Recipient"), coerce=int, validators=[InputRequired(_l("Choose a recipient."))]
-    )
+    person_id = _picker(_l("Recipient"), _l("Choose a recipient."))
     subject = StringField(
         _l("Subject"),
         validators=[
@@ -145,9 +170,7 @@ WEEKDAY_CHOICES = [
 
 
 class AssignVisitForm(Form):
-    employee_id = SelectField(
-        _l("Employee"), coerce=int, validators=[InputRequired(_l("Choose an employee."))]
-    )
+    employee_id = _picker(_l("Employee"), _l("Choose an employee."))
     at = TimeField(_l("Time"), validators=[InputRequired(_l("Give the time of the visit."))])
 
 
@@ -157,6 +180,8 @@ class CancelVisitForm(Form):
         validators=[DataRequired(_l("Give a reason for cancelling the visit.")), Length(max=500)],
         render_kw={"maxlength": 500},
     )
+    # Off unless ticked: a reason can hold internal notes the resident should not read.
+    share_reason = BooleanField(_l("Show the reason to the resident"))
 
 
 class SeriesChangeForm(Form):

@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 
 from app.clock import OSLO, oslo_today, utcnow
 from app.extensions import db, login_manager
-from app.models import Message, PassOnMethod, Thread
+from app.models import Message, PassOnMethod, Thread, ThreadStatus
 from app.security import access
 from app.selectors import appointments as appointment_reads
 from app.selectors import notices as notice_reads
@@ -26,12 +26,13 @@ from app.services.audit import staff_viewed_in_list, staff_viewed_person
 from app.services.messaging import MessagingError
 from app.services.people import recipient_for_staff
 from app.services.sessions import session_choose_unit
-from app.web.forms import SimpleForm
+from app.web.forms import SimpleForm, with_prompt
 from app.web.htmx import render
 from app.web.messaging_text import refusal
 from app.web.staff.forms import (
     AssignForm,
     ChooseUnitForm,
+    CloseForm,
     ForwardForm,
     InterimReplyForm,
     PassOnForm,
@@ -108,10 +109,20 @@ def _interim_defaults() -> InterimReplyForm:
 
 
 def _thread_page(thread: Thread, *, status: int = 200, **forms: FlaskForm) -> Response:
-    """The thread as staff see it; every view of it is in the resident's usage log."""
+    """The thread as staff see it, with its actions; every view is in the resident's log.
+
+    `open_action` names the action shown open (a refused form, or a link to one action).
+    """
     messaging.thread_opened_by_staff(db.session, current_user, thread=thread, now=utcnow())
     messages = db.session.scalars(threads.thread_messages(thread.id)).all()
     events = db.session.scalars(threads.thread_events(thread.id)).all()
+    assign_form = forms.get("assign") or AssignForm(formdata=None)
+    forward_form = forms.get("forward") or ForwardForm(formdata=None)
+    if thread.status is not ThreadStatus.CLOSED:
+        if assign_form.assignee_id.choices is None:
+            assign_form.assignee_id.choices = _colleague_choices(thread)
+        if forward_form.unit_id.choices is None:
+            forward_form.unit_id.choices = _unit_choices(thread)
     return render(
         "staff/thread.html",
         status=status,
@@ -121,22 +132,26 @@ def _thread_page(thread: Thread, *, status: int = 200, **forms: FlaskForm) -> Re
         now=utcnow(),
         reply_form=forms.get("reply") or StaffReplyForm(formdata=None),
         interim_form=forms.get("interim") or _interim_defaults(),
+        assign_form=assign_form,
+        forward_form=forward_form,
         pass_on_form=forms.get("pass_on") or PassOnForm(formdata=None),
         simple_form=SimpleForm(formdata=None),
-        open_action=forms.get("open_action", "reply"),
+        open_action=forms.get("open_action"),
     )
 
 
 def _colleague_choices(thread: Thread) -> list[SelectChoice]:
     colleagues = db.session.scalars(unit_colleagues(thread.unit_id)).all()
-    return [SelectChoice(c.id, c.full_name) for c in colleagues]
+    return with_prompt(_("Choose colleague"), [SelectChoice(c.id, c.full_name) for c in colleagues])
 
 
 def _unit_choices(thread: Thread) -> list[SelectChoice]:
     units = db.session.scalars(
         threads.forward_targets(thread.municipality_id, thread.unit_id)
     ).all()
-    return [SelectChoice(u.id, f"{u.name} ({u.service.name})") for u in units]
+    return with_prompt(
+        _("Choose unit"), [SelectChoice(u.id, f"{u.name} ({u.service.name})") for u in units]
+    )
 
 
 def _label(choices: list[SelectChoice], value: object) -> str:
@@ -171,7 +186,7 @@ def reply(thread_id: int) -> Response:
             form.body.errors.append(refusal(refused.code))
         else:
             return _done(thread, _("The reply has been sent."))
-    return _thread_page(thread, status=422, reply=form)
+    return _thread_page(thread, status=422, reply=form, open_action="reply")
 
 
 @bp.post("/threads/<id:thread_id>/interim")
@@ -211,21 +226,9 @@ def urgent(thread_id: int) -> Response:
     return _done(thread, _("Marked as urgent.") if urgent else _("No longer marked as urgent."))
 
 
-def _action_page(thread: Thread, fragment: str, form: FlaskForm, *, status=200):
-    """Tildel and Videresend get a page of their own (loaded in place with htmx)."""
-    messaging.thread_opened_by_staff(db.session, current_user, thread=thread, now=utcnow())
-    return render(
-        "staff/thread_action.html",
-        fragment,
-        status=status,
-        thread=thread,
-        form=form,
-        fragment=fragment,
-    )
-
-
 @bp.route("/threads/<id:thread_id>/assign", methods=["GET", "POST"])
 def assign(thread_id: int) -> Response:
+    """Tildel: the thread page with this action open; a refused choice is shown there."""
     thread = _thread(thread_id)
     form = AssignForm()
     form.assignee_id.choices = _colleague_choices(thread)
@@ -245,11 +248,12 @@ def assign(thread_id: int) -> Response:
             name = _label(form.assignee_id.choices, form.assignee_id.data)
             return _done(thread, _("Assigned to %(name)s.", name=name))
     status = 422 if form.is_submitted() else 200
-    return _action_page(thread, "staff/_assign_form.html", form, status=status)
+    return _thread_page(thread, status=status, assign=form, open_action="assign")
 
 
 @bp.route("/threads/<id:thread_id>/forward", methods=["GET", "POST"])
 def forward(thread_id: int) -> Response:
+    """Videresend: the thread page with this action open; a refused choice is shown there."""
     thread = _thread(thread_id)
     form = ForwardForm()
     form.unit_id.choices = _unit_choices(thread)
@@ -270,7 +274,7 @@ def forward(thread_id: int) -> Response:
             flash(_("The thread has been forwarded to %(unit)s.", unit=name), "success")
             return redirect(url_for("staff.queue"), code=303)
     status = 422 if form.is_submitted() else 200
-    return _action_page(thread, "staff/_forward_form.html", form, status=status)
+    return _thread_page(thread, status=status, forward=form, open_action="forward")
 
 
 @bp.post("/threads/<id:thread_id>/pass-on")
@@ -299,9 +303,13 @@ def pass_on(thread_id: int) -> Response:
 
 @bp.post("/threads/<id:thread_id>/close")
 def close(thread_id: int) -> Response:
+    """Avslutt tråd, once confirmed; unconfirmed, the thread page asks for confirmation."""
     thread = _thread(thread_id)
-    if not SimpleForm().validate_on_submit():
+    form = CloseForm()
+    if not form.validate_on_submit():
         abort(400)
+    if form.confirmed.data != "yes":
+        return _thread_page(thread, open_action="close")
     messaging.thread_close(db.session, current_user, thread=thread, now=utcnow())
     flash(_("The thread is closed."), "success")
     return redirect(url_for("staff.queue"), code=303)
@@ -344,7 +352,9 @@ def compose() -> Response:
         threads.digitally_active_recipients(current_user.active_unit_id, terms, oslo_today())
     ).all()
     form = StaffComposeForm()
-    form.person_id.choices = [SelectChoice(p.id, p.full_name) for p in people]
+    form.person_id.choices = with_prompt(
+        _("Choose recipient"), [SelectChoice(p.id, p.full_name) for p in people]
+    )
     staff_viewed_in_list(
         db.session, current_user, {p.id for p in people}, utcnow(), where="compose"
     )
