@@ -13,6 +13,7 @@ from bench.lighthouse.report import (
     failing_audits,
     markdown,
     median_scores,
+    metric_values,
     misses,
 )
 
@@ -32,6 +33,11 @@ def lighthouse_report(**scores: float | None) -> dict:
         "audits": {
             "color-contrast": {"score": 0, "scoreDisplayMode": "binary"},
             "bf-cache": {"score": 0, "scoreDisplayMode": "binary"},
+            "largest-contentful-paint": {"displayValue": "1.6\u00a0s", "numericValue": 1612.4},
+            "total-byte-weight": {
+                "displayValue": "Total size was 84\u00a0KiB",
+                "numericValue": 86500,
+            },
         },
     }
 
@@ -54,6 +60,13 @@ def test_only_audits_that_carry_weight_are_listed_as_costing_points() -> None:
     assert failing_audits(lighthouse_report(accessibility=0.9)) == ["color-contrast (0.00)"]
 
 
+def test_metrics_are_kept_as_lighthouse_shows_them_and_transfer_in_kib() -> None:
+    assert metric_values(lighthouse_report(performance=1)) == {
+        "largest-contentful-paint": "1.6 s",
+        "total-byte-weight": "84 KiB",
+    }
+
+
 def test_the_median_of_each_category_is_a_score_that_was_measured() -> None:
     runs = [
         {"performance": 90, "accessibility": 100},
@@ -67,7 +80,7 @@ def test_the_median_of_each_category_is_a_score_that_was_measured() -> None:
 def pages() -> list[PageScores]:
     full = {"accessibility": 100, "best-practices": 100, "performance": 100}
     return [
-        PageScores("Front page", "/", "-", full),
+        PageScores("Front page", "/", "-", full, metrics={"largest-contentful-paint": "1.6 s"}),
         PageScores(
             "Meldinger",
             "/messages",
@@ -101,3 +114,5 @@ def test_the_results_file_is_a_markdown_table_with_how_it_was_measured() -> None
     assert lines[header + 3] == "| Meldinger | kari | `/messages` | 98 | 100 | 95 |"
     assert "Missed: Meldinger: accessibility 98 < 100." in lines
     assert "- Meldinger: color-contrast (0.00)" in lines
+    metrics = lines.index("| Page | FCP | LCP | TBT | CLS | Speed index | Transfer |")
+    assert lines[metrics + 2] == "| Front page |  | 1.6 s |  |  |  |  |"

@@ -41,6 +41,7 @@ from bench.lighthouse.report import (
     failing_audits,
     markdown,
     median_scores,
+    metric_values,
     misses,
 )
 from e2e.conftest import _base_env, _flask, live_server
@@ -238,7 +239,7 @@ def main() -> int:
                 path = page.path.format(thread=thread)
                 http = sessions.get(page.user)
                 cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies) if http else ""
-                runs, failing = [], []
+                runs, failing, metrics = [], [], []
                 for run in range(args.runs):
                     report = _lighthouse(
                         base + path, cookie, tmp, reports / f"{number + 1}-{run + 1}.json"
@@ -249,10 +250,18 @@ def main() -> int:
                     benchmark.append(report["environment"]["benchmarkIndex"])
                     runs.append(category_scores(report))
                     failing.append(failing_audits(report))
+                    metrics.append(metric_values(report))
                 scores = median_scores(runs)
                 middle = [r["performance"] for r in runs].index(scores["performance"])
                 measured.append(
-                    PageScores(page.name, path, page.user or "-", scores, tuple(failing[middle]))
+                    PageScores(
+                        page.name,
+                        path,
+                        page.user or "-",
+                        scores,
+                        tuple(failing[middle]),
+                        metrics[middle],
+                    )
                 )
                 cost = ", ".join(failing[middle])
                 print(f"{page.name}: {scores}" + (f" (under full marks: {cost})" if cost else ""))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Category id in a Lighthouse report -> column heading and the lowest score that passes.
 CATEGORIES = {
@@ -25,6 +25,31 @@ class PageScores:
     scores: dict[str, int]
     # Audits that cost points in the run whose performance score is the median.
     failing: tuple[str, ...] = ()
+    # That run's timings and transfer, as Lighthouse writes them (METRICS).
+    metrics: dict[str, str] = field(default_factory=dict)
+
+
+# Audit id -> column heading, for the metrics behind the performance score.
+METRICS = {
+    "first-contentful-paint": "FCP",
+    "largest-contentful-paint": "LCP",
+    "total-blocking-time": "TBT",
+    "cumulative-layout-shift": "CLS",
+    "speed-index": "Speed index",
+    "total-byte-weight": "Transfer",
+}
+
+
+def metric_values(report: dict) -> dict[str, str]:
+    """The METRICS of one report, as the report shows them (simulated on a slow phone)."""
+    out = {}
+    for audit_id in METRICS:
+        audit = report["audits"].get(audit_id, {})
+        if audit_id == "total-byte-weight" and audit.get("numericValue") is not None:
+            out[audit_id] = f"{audit['numericValue'] / 1024:.0f} KiB"
+        elif audit.get("displayValue"):
+            out[audit_id] = audit["displayValue"].replace("\u00a0", " ")
+    return out
 
 
 def category_scores(report: dict) -> dict[str, int]:
@@ -109,6 +134,18 @@ def markdown(
     for page in pages:
         cells = " | ".join(str(page.scores.get(key, "")) for key in keys)
         lines.append(f"| {page.name} | {page.user} | `{page.path}` | {cells} |")
+    if any(page.metrics for page in pages):
+        lines += [
+            "",
+            "The run with the median performance score, as Lighthouse simulates it on a slow",
+            "phone over a slow 4G connection; Transfer is what the page loaded over the network:",
+            "",
+            "| Page | " + " | ".join(METRICS.values()) + " |",
+            "| --- | " + " | ".join("---:" for _ in METRICS) + " |",
+        ]
+        for page in pages:
+            cells = " | ".join(page.metrics.get(key, "") for key in METRICS)
+            lines.append(f"| {page.name} | {cells} |")
     missed = misses(pages)
     lines += ["", "All targets met." if not missed else "Missed: " + "; ".join(missed) + "."]
     costs = [f"- {page.name}: {', '.join(page.failing)}" for page in pages if page.failing]
