@@ -14,10 +14,13 @@ STAMP := $(VENV)/.installed
 # The OpenID provider the end-to-end tests run as ID-porten (npm, pinned in its lock file).
 IDPORTEN := e2e/idporten
 IDPORTEN_STAMP := $(IDPORTEN)/node_modules/.package-lock.json
+# Lighthouse for the page-quality bench (npm, pinned in its lock file).
+LIGHTHOUSE := bench/lighthouse
+LIGHTHOUSE_STAMP := $(LIGHTHOUSE)/node_modules/.package-lock.json
 
 export FLASK_APP := app:create_app
 
-.PHONY: run test test-unit test-e2e bench lint venv translations messages chromium idporten demo-reset clean
+.PHONY: run test test-unit test-e2e bench lighthouse lighthouse-install lint venv translations messages chromium idporten demo-reset clean
 
 run: venv translations
 	@mkdir -p instance
@@ -42,6 +45,11 @@ test-e2e: venv translations chromium idporten
 # Speed (QUALITY.md): medians over rounds, on SQLite, or on PostgreSQL when DATABASE_URL says so.
 bench: venv translations
 	$(BIN)/python -m bench.notices
+
+# Lighthouse (mobile) on the key pages, logged in, with the demo data (QUALITY.md P5); writes
+# bench/results/lighthouse.md and fails when a page misses a target.
+lighthouse: venv translations chromium lighthouse-install
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m bench.lighthouse
 
 lint: venv
 	$(BIN)/ruff check app tests e2e migrations bench
@@ -74,6 +82,13 @@ $(IDPORTEN_STAMP): $(IDPORTEN)/package.json $(IDPORTEN)/package-lock.json
 	cd $(IDPORTEN) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+lighthouse-install: $(LIGHTHOUSE_STAMP)
+
+$(LIGHTHOUSE_STAMP): $(LIGHTHOUSE)/package.json $(LIGHTHOUSE)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: Lighthouse 12.8.2 needs Node.js 18.16 or later"; exit 1; }
+	cd $(LIGHTHOUSE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 chromium:
 	@if [ -x "$(CHROMIUM)" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -85,5 +100,5 @@ chromium:
 	fi
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache $(IDPORTEN)/node_modules
+	rm -rf $(VENV) instance .pytest_cache $(IDPORTEN)/node_modules $(LIGHTHOUSE)/node_modules
 	find . -name '*.mo' -delete
