@@ -376,7 +376,14 @@ def test_a_proxy_cannot_open_gi_ny_fullmakt_for_the_grantor(client, db, login, w
 def test_ending_from_the_grantees_side(client, db, login, world):
     fullmakt = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
     login.resident(world.proxy)
-    assert post(client, f"/profile/fullmakter/{fullmakt.id}/end").status_code == 303
+    asked = post(client, f"/profile/fullmakter/{fullmakt.id}/end")
+    assert asked.status_code == 200
+    html = asked.get_data(as_text=True)
+    assert f"Avslutte fullmakten med {world.resident.full_name}?" in html
+    assert "Ja, avslutt fullmakten" in html and ">Tilbake</a>" in html
+    db.refresh(fullmakt)
+    assert fullmakt.ended_at is None  # nothing ends before it is confirmed
+    assert post(client, f"/profile/fullmakter/{fullmakt.id}/end", step="confirm").status_code == 303
     db.refresh(fullmakt)
     assert fullmakt.ended_by_person_id == world.proxy.id
     login.resident(world.proxy, acting_for=world.resident)

@@ -11,6 +11,23 @@ document.querySelectorAll("[popovertarget]").forEach((button) => {
   });
 });
 
+// A part of a form that matters for one choice only (data-show-when="name=value") shows
+// only while that choice is made. Without this script it always shows, and the server
+// ignores it for the other choices.
+document.querySelectorAll("[data-show-when]").forEach((part) => {
+  const form = part.closest("form");
+  const [name, value] = part.dataset.showWhen.split("=");
+  if (!form) return;
+  const update = () => {
+    const chosen = form.querySelector(`input[name="${name}"]:checked`);
+    part.hidden = !chosen || chosen.value !== value;
+  };
+  form.addEventListener("change", (event) => {
+    if (event.target.name === name) update();
+  });
+  update();
+});
+
 // Print buttons (journal notes).
 document.querySelectorAll("[data-print]").forEach((button) => {
   button.addEventListener("click", () => window.print());

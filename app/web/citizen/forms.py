@@ -89,10 +89,17 @@ class CancelForm(Form):
         render_kw={"maxlength": NOTE_MAX, "rows": 3},
     )
     submission_key = submission_key_field()
+    # The form is confirmed before anything is cancelled: "confirm" from the confirmation
+    # page, "back" to change the choices; anything else shows what would be cancelled.
+    step = HiddenField()
+
+    @property
+    def is_period(self) -> bool:
+        return self.kind.data == CancellationKind.PERIOD.value
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        if self.kind.data == CancellationKind.PERIOD.value:
+        if self.is_period:
             for name in ("start_date", "start_time", "end_date", "end_time"):
                 field = getattr(self, name)
                 if field.data is None and not field.errors:
@@ -222,6 +229,12 @@ class ChangeGrantForm(GrantForm):
         self.valid_to.data = terms.last_day
         self.scope.data = "all" if terms.all_areas else "selected"
         self.areas.data = sorted(terms.area_codes)
+
+
+class EndFullmaktForm(Form):
+    """Avslutt fullmakt: asked first; `step` is "confirm" from the confirmation page."""
+
+    step = HiddenField()
 
 
 class PeriodFilterForm(Form):

@@ -25,6 +25,7 @@ from app.services.people import SettingsRefused, contact_settings_update
 from app.web.citizen.forms import (
     ChangeGrantForm,
     ContactForm,
+    EndFullmaktForm,
     GranteeForm,
     GrantForm,
     PeriodFilterForm,
@@ -256,9 +257,26 @@ def _edit_page(form: ChangeGrantForm, fullmakt, status: int, error: str | None =
 
 @bp.post("/profile/fullmakter/<id:fullmakt_id>/end")
 def fullmakt_end(fullmakt_id: int) -> Response:
+    """Avslutt fullmakt: asks first, then ends it at once."""
     access.require_scope(current_user, Scope.FULLMAKT)
-    if not SimpleForm().validate_on_submit():
+    form = EndFullmaktForm()
+    if not form.validate_on_submit():
         abort(400)
+    if form.step.data != "confirm":
+        try:
+            fullmakt = fullmakt_service.fullmakt_for_ending(db.session, current_user, fullmakt_id)
+        except FullmaktRefused:
+            abort(404)
+        if fullmakt.ended_at is not None:
+            return redirect(url_for("citizen.fullmakter"), code=303)
+        mine = fullmakt.grantor_id == current_user.person.id
+        return render(
+            "citizen/fullmakt_end.html",
+            form=EndFullmaktForm(formdata=None),
+            fullmakt=fullmakt,
+            other=fullmakt.grantee if mine else fullmakt.grantor,
+            mine=mine,
+        )
     try:
         ended = fullmakt_service.fullmakt_end(
             db.session, current_user, fullmakt_id=fullmakt_id, now=utcnow()
