@@ -439,6 +439,23 @@ def test_the_usage_log_filters_by_period_and_pages_by_keyset(client, db, login, 
     assert 0 < filtered.count("Logget inn") <= 24
 
 
+def test_a_reversed_period_in_the_usage_log_is_explained(client, db, login, world):
+    usage_log_add(
+        db,
+        subject_person_id=world.resident.id,
+        action=UsageAction.LOGGED_IN,
+        actor_person_id=world.resident.id,
+        at=utcnow() - timedelta(days=2),
+    )
+    login.resident(world.resident)
+    response = client.get("/profile/log?start=2026-06-30&end=2026-06-01")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Til-datoen er før fra-datoen. Bytt dem om." in html
+    assert "Ingenting i denne perioden" not in html
+    assert "Logget inn" not in html
+
+
 def test_a_proxy_cannot_read_the_grantors_log(client, db, login, world):
     login.resident(world.proxy, acting_for=world.resident)
     assert client.get("/profile/log").status_code == 403

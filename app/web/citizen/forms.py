@@ -245,3 +245,10 @@ class PeriodFilterForm(Form):
 
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and self.start.data and self.end.data and self.end.data < self.start.data:
+            self.end.errors.append(_l("The To date is before the From date. Swap them."))
+            valid = False
+        return valid

@@ -18,6 +18,7 @@ from app.security import access
 from app.security.access import Scope
 from app.selectors import audit as audit_reads
 from app.selectors import fullmakt as fullmakt_reads
+from app.selectors.paging import Page
 from app.selectors.people import person_by_id
 from app.services import fullmakt as fullmakt_service
 from app.services.fullmakt import SEARCH_LIMIT, FullmaktRefused, FullmaktTerms, SearchLimited
@@ -296,11 +297,13 @@ def usage_log() -> Response:
     rep = access.require_scope(current_user, Scope.PROFILE)
     form = PeriodFilterForm(request.args)
     valid = form.validate()
-    start = _day_start(form.start.data)
-    end = _day_start(form.end.data + timedelta(days=1)) if form.end.data else None
-    page = audit_reads.usage_log(
-        db.session, rep.subject.id, start=start, end=end, cursor=request.args.get("after")
-    )
+    page = Page(items=[], next_cursor=None)  # a period that cannot be read shows nothing
+    if valid:
+        start = _day_start(form.start.data)
+        end = _day_start(form.end.data + timedelta(days=1)) if form.end.data else None
+        page = audit_reads.usage_log(
+            db.session, rep.subject.id, start=start, end=end, cursor=request.args.get("after")
+        )
     return render(
         "citizen/usage_log.html",
         "citizen/_usage_rows.html",
