@@ -28,7 +28,7 @@ def post(client, path, **data):
 
 
 def test_contact_settings_are_saved_with_the_number_in_e164(client, db, login, world):
-    login.resident(world.resident)
+    login.resident(world.proxy)  # he represents Rita: the last choice is his to make
     response = post(
         client,
         "/profile/contact",
@@ -39,7 +39,7 @@ def test_contact_settings_are_saved_with_the_number_in_e164(client, db, login, w
         same_for_represented="y",
     )
     assert response.status_code == 303
-    settings = db.get(ContactSettings, world.resident.id)
+    settings = db.get(ContactSettings, world.proxy.id)
     assert settings.mobile == "+4791234567"
     assert settings.email == "Rita@example.com"
     assert (settings.channel, settings.level, settings.same_for_represented) == (
@@ -48,7 +48,40 @@ def test_contact_settings_are_saved_with_the_number_in_e164(client, db, login, w
         True,
     )
     page = client.get("/profile/contact").get_data(as_text=True)
-    assert 'value="+4791234567"' in page
+    assert 'value="912 34 567"' in page  # shown back as people write it
+    assert "+4791234567" not in page
+
+
+def test_same_notices_for_others_is_offered_only_to_someone_who_represents_anyone(
+    client, db, login, world
+):
+    label = "Samme varsler for andre du representerer"
+    login.resident(world.proxy)
+    assert label in client.get("/profile/contact").get_data(as_text=True)
+    login.resident(world.resident)  # Rita represents nobody
+    assert label not in client.get("/profile/contact").get_data(as_text=True)
+
+
+def test_saving_without_the_choice_keeps_what_was_stored(client, db, login, world):
+    db.add(
+        ContactSettings(
+            person_id=world.resident.id,
+            email="rita@example.com",
+            channel=NoticeChannel.EMAIL,
+            level=NoticeLevel.NORMAL,
+            same_for_represented=True,
+            updated_at=utcnow(),
+        )
+    )
+    db.flush()
+    login.resident(world.resident)
+    response = post(
+        client, "/profile/contact", email="rita@example.com", channel="email", level="all"
+    )
+    assert response.status_code == 303
+    settings = db.get(ContactSettings, world.resident.id)
+    db.refresh(settings)
+    assert settings.level is NoticeLevel.ALL and settings.same_for_represented is True
 
 
 def test_normal_notices_is_the_default(client, db, login, world):

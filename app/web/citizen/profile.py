@@ -22,7 +22,7 @@ from app.selectors.paging import Page
 from app.selectors.people import person_by_id
 from app.services import fullmakt as fullmakt_service
 from app.services.fullmakt import SEARCH_LIMIT, FullmaktRefused, FullmaktTerms, SearchLimited
-from app.services.people import SettingsRefused, contact_settings_update
+from app.services.people import SettingsRefused, contact_settings_update, mobile_for_display
 from app.web.citizen.forms import (
     ChangeGrantForm,
     ContactForm,
@@ -58,13 +58,20 @@ def profile() -> Response:
 def contact() -> Response:
     rep = access.require_scope(current_user, Scope.PROFILE)
     form = ContactForm()
+    settings = db.session.get(ContactSettings, rep.subject.id)
+    # "Samme varsler for andre du representerer" only for someone who represents anyone.
+    represents = rep.is_self and any(
+        not r.is_self and Scope.NOTICES in r.scopes for r in current_user.representations
+    )
+    if not represents:
+        del form.same_for_represented
     if request.method == "GET":
-        settings = db.session.get(ContactSettings, rep.subject.id)
-        form.mobile.data = settings.mobile if settings else ""
+        form.mobile.data = mobile_for_display(settings.mobile if settings else None)
         form.email.data = settings.email if settings else ""
         form.channel.data = (settings.channel if settings else NoticeChannel.SMS).value
         form.level.data = (settings.level if settings else NoticeLevel.NORMAL).value
-        form.same_for_represented.data = bool(settings and settings.same_for_represented)
+        if represents:
+            form.same_for_represented.data = bool(settings and settings.same_for_represented)
     elif form.validate_on_submit():
         try:
             contact_settings_update(
@@ -74,7 +81,9 @@ def contact() -> Response:
                 email=form.email.data,
                 channel=NoticeChannel(form.channel.data),
                 level=NoticeLevel(form.level.data),
-                same_for_represented=form.same_for_represented.data,
+                same_for_represented=form.same_for_represented.data
+                if represents
+                else bool(settings and settings.same_for_represented),
                 now=utcnow(),
             )
         except SettingsRefused as refused:
