@@ -20,10 +20,12 @@ FOCUSED = r"""() => {
   };
 }"""
 
-# Focus is visible: :focus-visible matches and draws an outline or a ring.
+# Focus is visible: :focus-visible matches (for a date or time field, whose focus is on its
+# parts inside it, :focus-within) and draws an outline or a ring.
 FOCUS_SHOWN = """() => {
   const e = document.activeElement;
-  if (!e || e === document.body || !e.matches(":focus-visible")) return false;
+  const shown = ":focus-visible, input[type=date]:focus-within, input[type=time]:focus-within";
+  if (!e || e === document.body || !e.matches(shown)) return false;
   const style = getComputedStyle(e);
   const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
   return outline || style.boxShadow !== "none";

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
-from e2e.journeys import log_in_resident, person_menu
+from e2e.journeys import act_for, log_in_resident, person_menu
 
 BANNER = "Du bruker nå Hjemmedialog på vegne av Kari Nordmann."
 
@@ -52,9 +54,29 @@ def test_while_acting_for_kari_her_profile_is_not_open_to_ola(page: Page, a11y):
     a11y.check(page)
     page.goto("/profile")
     expect(page.get_by_role("heading", level=1)).to_have_text("Du har ikke tilgang til denne siden")
+    # Still in the app: the top bar, the banner and the navigation, and a way back.
+    expect(person_menu(page, "Kari Nordmann")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Hovedmeny")).to_be_visible()
+    expect(page.get_by_role("link", name="Gå tilbake til sidene til Kari Nordmann")).to_be_visible()
     a11y.check(page)
     page.get_by_role("button", name="Tilbake til deg selv").click()
     expect(person_menu(page, "Ola Nordmann")).to_be_visible()
+    a11y.check(page)
+
+
+def test_while_acting_for_kari_the_menu_leads_ola_to_his_own_profile(page: Page, a11y):
+    log_in_resident(page, a11y, "Ola Nordmann")
+    a11y.check(page)
+    act_for(page, a11y, "Ola Nordmann", "Kari Nordmann")
+    a11y.check(page, "acting for Kari")
+    person_menu(page, "Kari Nordmann").click()
+    entry = page.locator("#person-menu").get_by_role("button", name=re.compile("^Din profil"))
+    expect(entry).to_contain_text("som deg selv, Ola Nordmann")
+    a11y.check(page, "with the person menu open")
+    entry.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Profil og innstillinger")
+    expect(person_menu(page, "Ola Nordmann")).to_be_visible()
+    expect(page.get_by_text(BANNER)).to_have_count(0)
     a11y.check(page)
 
 

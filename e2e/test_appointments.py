@@ -113,6 +113,11 @@ def test_week_cancellation_acknowledgement_and_a_visit_done(
     eva_page.get_by_label("Beskjed til tjenesten (valgfritt)").fill("Mamma er hos meg denne uka.")
     eva.check(eva_page, "with the form filled in")
     eva_page.get_by_role("button", name="Avbestill").click()
+    # She sees what it will cancel, and nothing is cancelled until she confirms.
+    expect(eva_page.get_by_role("heading", level=1)).to_have_text("Bekreft avbestillingen")
+    expect(eva_page.locator(".rows .row")).to_have_count(9)
+    eva.check(eva_page, "asked to confirm")
+    eva_page.get_by_role("button", name="Bekreft avbestilling").click()
     expect(eva_page.get_by_role("heading", level=1)).to_have_text("Avbestillingen er registrert")
     cancelled = eva_page.locator(".rows .row")
     expect(cancelled.filter(has_text="Hjemmesykepleie")).to_have_count(7)

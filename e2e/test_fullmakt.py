@@ -100,6 +100,9 @@ def test_kari_gives_lise_a_fullmakt_and_ends_it(page: Page, a11y: A11y, browser,
 
     # Kari ends it; Lise's next request for Kari's data is refused.
     given.get_by_role("button", name="Avslutt fullmakt").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Avslutte fullmakten med Lise Berg?")
+    a11y.check(page, "asked to confirm")
+    page.get_by_role("button", name="Ja, avslutt fullmakten").click()
     expect(page.get_by_role("status")).to_contain_text("Fullmakten med Lise Berg er avsluttet")
     expect(page.locator(".fullmakt").filter(has_text="Lise Berg")).to_have_count(0)
     a11y.check(page)
@@ -229,7 +232,7 @@ def test_contact_settings_are_kept(page: Page, a11y: A11y):
     page.get_by_label("Alle varsler").check()
     page.get_by_role("button", name="Lagre").click()
     expect(page.get_by_role("status")).to_contain_text("er lagret")
-    expect(page.get_by_label("Mobilnummer")).to_have_value("+4791234567")
+    expect(page.get_by_label("Mobilnummer")).to_have_value("912 34 567")  # as people write it
     expect(page.get_by_label("Alle varsler")).to_be_checked()
     a11y.check(page)
 

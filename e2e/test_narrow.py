@@ -15,8 +15,16 @@ def narrow(device: str) -> dict:
     return {**DEVICES[device], "viewport": {"width": 320, "height": 640}}
 
 
+# What sticks out past the right edge, to say where the overflow is.
+WIDER = """() => [...document.querySelectorAll("body *")]
+  .filter((e) => e.getBoundingClientRect().right > 320.5)
+  .map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : ""))
+  .slice(0, 5)"""
+
+
 def no_sideways_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320, page.url
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 320, f"{page.url} is {width} px wide: {page.evaluate(WIDER)}"
 
 
 def test_resident_pages_fit_320_px(browser, server, device):
@@ -28,6 +36,19 @@ def test_resident_pages_fit_320_px(browser, server, device):
     page.locator("#person-menu").get_by_role("button", name="Kari Nordmann fullmakt").click()
     expect(page.get_by_text("på vegne av Kari Nordmann")).to_be_visible()
     for path in ("/messages", "/appointments", "/contacts"):
+        page.goto(path)
+        no_sideways_scroll(page)
+        a11y.check(page, "at 320 px")
+    context.close()
+
+
+def test_profile_pages_fit_320_px(browser, server, device):
+    """Kontaktinformasjon og varseloppsett among them: its radio hints overflowed."""
+    a11y = A11y()
+    context = browser.new_context(base_url=server.url, locale="nb-NO", **narrow(device))
+    page = context.new_page()
+    log_in_resident(page, a11y, "Ola Nordmann")
+    for path in ("/profile", "/profile/contact", "/profile/fullmakter", "/profile/log"):
         page.goto(path)
         no_sideways_scroll(page)
         a11y.check(page, "at 320 px")

@@ -51,7 +51,9 @@ class AppointmentView:
     employee_name: str | None
     time_kind: str | None  # "window", "exact", "registered" or None
     external: bool
-    may_cancel: bool
+    # Why the resident cannot cancel it ("external", "completed", "cancelled", "started",
+    # "service_not_open"), or None when they can.
+    not_cancellable: str | None
     # Cancelled by the service: when, and its reason where the service chose to share it.
     cancelled_by_service: bool = False
     cancelled_at: datetime | None = None
@@ -60,6 +62,10 @@ class AppointmentView:
     @property
     def day(self) -> date:
         return self.appointment.window_start.astimezone(OSLO).date()
+
+    @property
+    def may_cancel(self) -> bool:
+        return self.not_cancellable is None
 
 
 def resident_view(appointment: Appointment, now: datetime) -> AppointmentView | None:
@@ -84,12 +90,18 @@ def resident_view(appointment: Appointment, now: datetime) -> AppointmentView | 
         AppointmentStatus.COMPLETED: "registered",
         AppointmentStatus.CANCELLED: None,
     }[status]
-    may_cancel = (
-        not external
-        and status in (AppointmentStatus.PLANNED, AppointmentStatus.ASSIGNED)
-        and appointment.window_start > now
-        and appointment.service.open_for_dialog
-    )
+    if external:
+        not_cancellable = "external"
+    elif status is AppointmentStatus.COMPLETED:
+        not_cancellable = "completed"
+    elif status is AppointmentStatus.CANCELLED:
+        not_cancellable = "cancelled"
+    elif appointment.window_start <= now:
+        not_cancellable = "started"
+    elif not appointment.service.open_for_dialog:
+        not_cancellable = "service_not_open"
+    else:
+        not_cancellable = None
     by_service = (
         status is AppointmentStatus.CANCELLED and appointment.cancelled_by_staff_id is not None
     )
@@ -101,7 +113,7 @@ def resident_view(appointment: Appointment, now: datetime) -> AppointmentView | 
         employee_name=employee,
         time_kind=time_kind,
         external=external,
-        may_cancel=may_cancel,
+        not_cancellable=not_cancellable,
         cancelled_by_service=by_service,
         cancelled_at=appointment.cancelled_at if status is AppointmentStatus.CANCELLED else None,
         shared_reason=appointment.cancel_reason

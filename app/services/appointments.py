@@ -374,44 +374,26 @@ def appointment_cancel_by_service(
 # --- cancellation by the resident --------------------------------------------------------
 
 
-def appointments_cancel(
+@dataclass(frozen=True)
+class _CancelScope:
+    start: datetime
+    end: datetime
+    service_ids: list[int]
+    cancellable: sa.ColumnElement[bool]
+
+
+def _cancel_scope(
     session: Session,
-    actor: Actor,
+    rep: access.Representation,
+    appointment: Appointment,
     *,
-    appointment_id: int,
     kind: CancellationKind,
     period_start: datetime | None,
     period_end: datetime | None,
     service_ids: list[int],
-    note: str | None,
-    submission_key: str | None,
     now: datetime,
-) -> Cancellation:
-    """Avbestill one appointment or a period, for the chosen services. No deadline.
-
-    A period covers the appointments that start within it, both ends included. An
-    empty period, an end before the start, or a period with nothing in it changes
-    nothing and says why.
-    """
-    rep = access.require_scope(actor, Scope.APPOINTMENTS)
-    appointment = session.scalars(
-        sa.select(Appointment)
-        .where(Appointment.id == appointment_id)
-        .options(joinedload(Appointment.service))
-    ).one_or_none()
-    if appointment is None or appointment.person_id != rep.subject.id:
-        raise AppointmentError("unknown_appointment")
-    # Only now, with access settled: the same form sent twice by the same person.
-    key = _key(submission_key)
-    if key is not None:
-        earlier = session.scalars(
-            sa.select(Cancellation).where(
-                Cancellation.submission_key == key,
-                Cancellation.made_by_person_id == actor.person.id,
-            )
-        ).first()
-        if earlier is not None:
-            return earlier
+) -> _CancelScope:
+    """What a cancellation covers: checked, with the condition that picks its appointments."""
     allowed = {
         reg.service_id for reg in session.scalars(dialog_services(rep.subject.id, oslo_today(now)))
     }
@@ -445,6 +427,100 @@ def appointments_cancel(
         Appointment.status.in_((AppointmentStatus.PLANNED, AppointmentStatus.ASSIGNED)),
         Appointment.window_start > now,
     )
+    return _CancelScope(start, end, services, cancellable)
+
+
+def _resident_appointment(session: Session, actor: Actor, appointment_id: int):
+    rep = access.require_scope(actor, Scope.APPOINTMENTS)
+    appointment = session.scalars(
+        sa.select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .options(joinedload(Appointment.service))
+    ).one_or_none()
+    if appointment is None or appointment.person_id != rep.subject.id:
+        raise AppointmentError("unknown_appointment")
+    return rep, appointment
+
+
+def appointments_cancel_preview(
+    session: Session,
+    actor: Actor,
+    *,
+    appointment_id: int,
+    kind: CancellationKind,
+    period_start: datetime | None,
+    period_end: datetime | None,
+    service_ids: list[int],
+    now: datetime,
+) -> list[Appointment]:
+    """The appointments `appointments_cancel` would cancel with these choices, in time order
+    (services loaded), for the resident to confirm; refused as it would be. Changes nothing."""
+    rep, appointment = _resident_appointment(session, actor, appointment_id)
+    scope = _cancel_scope(
+        session,
+        rep,
+        appointment,
+        kind=kind,
+        period_start=period_start,
+        period_end=period_end,
+        service_ids=service_ids,
+        now=now,
+    )
+    found = list(
+        session.scalars(
+            sa.select(Appointment)
+            .where(scope.cancellable)
+            .options(joinedload(Appointment.service))
+            .order_by(Appointment.window_start, Appointment.id)
+        )
+    )
+    if not found:
+        raise AppointmentError("nothing_to_cancel")
+    return found
+
+
+def appointments_cancel(
+    session: Session,
+    actor: Actor,
+    *,
+    appointment_id: int,
+    kind: CancellationKind,
+    period_start: datetime | None,
+    period_end: datetime | None,
+    service_ids: list[int],
+    note: str | None,
+    submission_key: str | None,
+    now: datetime,
+) -> Cancellation:
+    """Avbestill one appointment or a period, for the chosen services. No deadline.
+
+    A period covers the appointments that start within it, both ends included. An
+    empty period, an end before the start, or a period with nothing in it changes
+    nothing and says why.
+    """
+    rep, appointment = _resident_appointment(session, actor, appointment_id)
+    # Only now, with access settled: the same form sent twice by the same person.
+    key = _key(submission_key)
+    if key is not None:
+        earlier = session.scalars(
+            sa.select(Cancellation).where(
+                Cancellation.submission_key == key,
+                Cancellation.made_by_person_id == actor.person.id,
+            )
+        ).first()
+        if earlier is not None:
+            return earlier
+    scope = _cancel_scope(
+        session,
+        rep,
+        appointment,
+        kind=kind,
+        period_start=period_start,
+        period_end=period_end,
+        service_ids=service_ids,
+        now=now,
+    )
+    start, end, services, cancellable = scope.start, scope.end, scope.service_ids, scope.cancellable
     if session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(cancellable)) == 0:
         raise AppointmentError("nothing_to_cancel")
     cancellation = Cancellation(

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
+from stdnum.no import fodselsnummer
 
 from app.clock import OSLO, local_to_utc
 from app.models import (
@@ -48,7 +49,11 @@ from app.models import (
 )
 from app.services.appointments import series_generate
 from app.services.audit import usage_log_add
-from app.services.register import fodselsnummer_birth_date, fodselsnummer_validate
+from app.services.register import (
+    SYNTHETIC_MONTH_OFFSET,
+    fodselsnummer_birth_date,
+    fodselsnummer_validate,
+)
 from app.services.staff_auth import password_hash
 from app.workdays import reply_deadline
 
@@ -102,6 +107,20 @@ PEOPLE = (
         "Andeby",
         digitally_active=False,
     ),
+    # Lise's older children: their numbers follow from their ages on the day the demo
+    # loads (see CHILD_AGES), so the 12-15 and 16+ rules always apply to them.
+    DemoPerson(
+        "oskar",
+        "Oskar",
+        "Berg",
+        "",
+        "andeby",
+        "Bjørkelia 2",
+        "9991",
+        "Andeby",
+        digitally_active=False,
+    ),
+    DemoPerson("maja", "Maja", "Berg", "", "andeby", "Bjørkelia 2", "9991", "Andeby"),
     DemoPerson(
         "marit",
         "Marit",
@@ -118,6 +137,28 @@ PEOPLE = (
     ),
     DemoPerson("per", "Per", "Pettersen", "17884133351", "smaby", "Havnegata 5", "9995", "Småby"),
 )
+
+# Age in years on the day the demo loads, and whether the child is a girl (the individual
+# number's third digit is even for women). Born four months past a birthday, so the age
+# holds for a good while after loading.
+CHILD_AGES = {"oskar": (13, False), "maja": (16, True)}
+
+
+def synthetic_fodselsnummer(born: date, *, female: bool) -> str:
+    """A synthetic test number (month + 80) for someone born in 2000-2039, valid by check
+    digits (python-stdnum computes them)."""
+    if not 2000 <= born.year <= 2039:
+        raise ValueError("only for births in 2000-2039")
+    stem = f"{born.day:02d}{born.month + SYNTHETIC_MONTH_OFFSET:02d}{born.year % 100:02d}"
+    for individual in range(500 + (0 if female else 1), 1000, 2):
+        nine = f"{stem}{individual:03d}"
+        first = fodselsnummer.calc_check_digit1(nine)
+        if len(first) == 1:
+            second = fodselsnummer.calc_check_digit2(nine + first)
+            if len(second) == 1:
+                return nine + first + second
+    raise ValueError("no individual number gives valid check digits")
+
 
 AREAS = (
     # code, bokmål, nynorsk, English
@@ -245,7 +286,12 @@ def demo_load(
     # --- the register ------------------------------------------------------------
     people: dict[str, Person] = {}
     for p in PEOPLE:
-        number = fodselsnummer_validate(p.fodselsnummer, allow_synthetic=allow_synthetic)
+        typed = p.fodselsnummer
+        if p.key in CHILD_AGES:
+            age, female = CHILD_AGES[p.key]
+            born = today - relativedelta(years=age, months=4)
+            typed = synthetic_fodselsnummer(born, female=female)
+        number = fodselsnummer_validate(typed, allow_synthetic=allow_synthetic)
         person = Person(
             fodselsnummer=number,
             given_name=p.given_name,
@@ -284,6 +330,8 @@ def demo_load(
     relation("ola", "eva", RelationKind.SIBLING)
     relation("eva", "ola", RelationKind.SIBLING)
     relation("lise", "emil", RelationKind.PARENT, responsibility=True)
+    relation("lise", "oskar", RelationKind.PARENT, responsibility=True)
+    relation("lise", "maja", RelationKind.PARENT, responsibility=True)
 
     # --- fullmakter ----------------------------------------------------------------
     ola_fullmakt = Fullmakt(
@@ -403,6 +451,7 @@ def demo_load(
     receives("kari", fysioterapi, fysio_unit)
     receives("nils", hjemmesykepleie, sone_nord, contact="jonas")
     receives("emil", avlastning, avlastning_unit)
+    receives("oskar", avlastning, avlastning_unit)
     receives("per", hjemmetjenesten, smaby_unit, contact="lars")
     session.flush()
 

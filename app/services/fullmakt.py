@@ -374,8 +374,8 @@ def fullmakt_change(
     return new, changes
 
 
-def fullmakt_end(session: Session, actor: Actor, *, fullmakt_id: int, now: datetime) -> Fullmakt:
-    """Avslutt fullmakt: the grantor or the grantee, at any time; access ends at once."""
+def fullmakt_for_ending(session: Session, actor: Actor, fullmakt_id: int) -> Fullmakt:
+    """A fullmakt the actor may end (grantor and grantee loaded), to confirm first."""
     fullmakt = session.scalars(
         sa.select(Fullmakt)
         .where(Fullmakt.id == fullmakt_id)
@@ -385,6 +385,12 @@ def fullmakt_end(session: Session, actor: Actor, *, fullmakt_id: int, now: datet
         raise FullmaktRefused("not_found")
     if not access.may_end_fullmakt(actor, fullmakt):
         raise FullmaktRefused("not_found")
+    return fullmakt
+
+
+def fullmakt_end(session: Session, actor: Actor, *, fullmakt_id: int, now: datetime) -> Fullmakt:
+    """Avslutt fullmakt: the grantor or the grantee, at any time; access ends at once."""
+    fullmakt = fullmakt_for_ending(session, actor, fullmakt_id)
     by_person = actor.person.id if actor.is_resident else None
     by_staff = None if actor.is_resident else actor.staff.id
     if fullmakt.ended_at is None:

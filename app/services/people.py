@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from phonenumbers import NumberFormat
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -62,6 +63,28 @@ def norwegian_mobile(value: str) -> str:
     ):
         raise SettingsRefused("mobile", "not_mobile")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Norwegian mobile numbers are written 3-2-3 ("912 34 567", as the form's hint shows);
+# libphonenumber's national format for Norway groups them 2-2-2-2 ("91 23 45 67").
+MOBILE_FORMAT = NumberFormat(pattern=r"(\d{3})(\d{2})(\d{3})", format=r"\1 \2 \3")
+
+
+def mobile_for_display(value: str | None) -> str:
+    """A stored number as people write it, without the country code: "912 34 567"."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "NO")
+    except phonenumbers.NumberParseException:
+        return value
+    if phonenumbers.region_code_for_number(number) != "NO":
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    if phonenumbers.number_type(number) is phonenumbers.PhoneNumberType.MOBILE:
+        return phonenumbers.format_by_pattern(
+            number, phonenumbers.PhoneNumberFormat.NATIONAL, [MOBILE_FORMAT]
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def email_address(value: str) -> str:

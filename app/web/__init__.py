@@ -10,6 +10,7 @@ from flask import Flask, current_app, g, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.wrappers import Response
@@ -108,7 +109,29 @@ def _access_denied(error: AccessDenied) -> Response:
     db.session.rollback()
     if error.hide_existence:
         return render("errors/404.html", status=404)
-    return render("errors/403.html", status=403)
+    return _forbidden()
+
+
+def _forbidden() -> Response:
+    """403 inside the user's own shell (top bar, menu, navigation): never a dead end."""
+    from app.web.citizen.shell import ResidentShell, resident_shell_for
+    from app.web.staff.shell import StaffShell
+
+    shell = g.get("shell")
+    if shell is None and current_user.is_authenticated:
+        if current_user.is_staff:
+            shell = StaffShell(actor=current_user)
+        elif current_user.digitally_active:
+            shell = resident_shell_for(current_user)
+        g.shell = shell
+    layout = (
+        "citizen/layout.html"
+        if isinstance(shell, ResidentShell)
+        else "staff/layout.html"
+        if isinstance(shell, StaffShell)
+        else "errors/layout.html"
+    )
+    return render("errors/403.html", status=403, layout=layout)
 
 
 CSRF_EXPIRED = _l("The form has expired")
@@ -142,8 +165,9 @@ def _http_error(error: HTTPException) -> Response:
     db.session.rollback()
     if error.code in PROBLEMS:
         return _problem(error.code, getattr(error, "message", None) or PROBLEMS[error.code])
+    if error.code == 403:
+        return _forbidden()
     template = {
-        403: "errors/403.html",
         404: "errors/404.html",
         405: "errors/404.html",
         429: "errors/429.html",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.models import AppointmentStatus
@@ -51,3 +52,21 @@ def status_label(status: AppointmentStatus) -> str:
 
 def refusal(code: str) -> str:
     return str(REFUSALS.get(code, REFUSALS["unknown_appointment"]))
+
+
+NOT_CANCELLABLE = {
+    "completed": _l("This visit is done, so it cannot be cancelled."),
+    "cancelled": _l("This appointment is already cancelled."),
+    "started": _l("This appointment has started or is over, so it cannot be cancelled."),
+    "service_not_open": REFUSALS["service_not_open"],
+}
+
+
+def not_cancellable_text(view) -> str:
+    """Why the resident cannot cancel this appointment (an AppointmentView)."""
+    if view.not_cancellable == "external":
+        return _(
+            "This appointment is with %(source)s. To change it, contact them.",
+            source=view.appointment.source_name,
+        )
+    return str(NOT_CANCELLABLE[view.not_cancellable])

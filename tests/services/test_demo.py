@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 from werkzeug.security import check_password_hash
 
 from app.clock import OSLO, oslo_today, utcnow
@@ -29,8 +30,10 @@ from app.models import (
     ThreadStatus,
     Unit,
 )
+from app.security.access import Scope, load_representations
 from app.services.consent import is_digitally_active
 from app.services.demo import DatabaseNotEmpty, demo_load
+from app.services.register import fodselsnummer_birth_date, fodselsnummer_validate
 
 CAST = {
     "Kari Nordmann": ("12833810241", 1938),
@@ -65,7 +68,7 @@ def people(db) -> dict[str, Person]:
 
 def test_the_register_holds_the_cast(db, demo):
     found = people(db)
-    assert set(found) == set(CAST)
+    assert set(found) == set(CAST) | {"Oskar Berg", "Maja Berg"}
     for name, (number, year) in CAST.items():
         assert found[name].fodselsnummer == number
         assert found[name].birth_date.year == year
@@ -75,7 +78,7 @@ def test_digitally_active_everyone_but_nils_and_the_child(db, demo, app):
     version = app.config["TERMS_VERSION"]
     found = people(db)
     inactive = {n for n, p in found.items() if not is_digitally_active(db, p.id, version)}
-    assert inactive == {"Nils Hansen", "Emil Berg"}
+    assert inactive == {"Nils Hansen", "Emil Berg", "Oskar Berg"}
 
 
 def test_family_and_protected_address(db, demo):
@@ -90,6 +93,42 @@ def test_family_and_protected_address(db, demo):
     assert (found["Lise Berg"].id, found["Emil Berg"].id, RelationKind.PARENT, True) in relations
     assert found["Marit Olsen"].has_protected_address
     assert not found["Kari Nordmann"].has_protected_address
+
+
+def test_lises_older_children_are_13_and_16_today_whenever_the_demo_is_loaded(db, demo):
+    found = people(db)
+    today = oslo_today()
+    ages = {
+        name: relativedelta(today, found[name].birth_date).years
+        for name in ("Emil Berg", "Oskar Berg", "Maja Berg")
+    }
+    assert ages["Oskar Berg"] == 13 and ages["Maja Berg"] == 16
+    assert ages["Emil Berg"] < 12
+    for name in ("Oskar Berg", "Maja Berg"):
+        number = found[name].fodselsnummer
+        assert fodselsnummer_validate(number, allow_synthetic=True) == number
+        assert fodselsnummer_birth_date(number) == found[name].birth_date
+    assert int(found["Maja Berg"].fodselsnummer[8]) % 2 == 0  # a girl
+    assert int(found["Oskar Berg"].fodselsnummer[8]) % 2 == 1
+    lise = found["Lise Berg"]
+    relations = {
+        (r.related_person_id, r.parental_responsibility)
+        for r in db.scalars(sa.select(FamilyRelation).where(FamilyRelation.person_id == lise.id))
+    }
+    assert {(found[n].id, True) for n in ("Emil Berg", "Oskar Berg", "Maja Berg")} <= relations
+
+
+def test_what_lise_may_do_for_each_child(db, demo):
+    """PRODUCT.md 4.8: under 12 everything, 12 to 15 appointments only, at 16 nothing."""
+    found = people(db)
+    reps = {
+        r.subject.full_name: r.scopes
+        for r in load_representations(db, found["Lise Berg"], utcnow())
+        if not r.is_self
+    }
+    assert {Scope.MESSAGES, Scope.APPOINTMENTS, Scope.PROFILE} <= reps["Emil Berg"]
+    assert reps["Oskar Berg"] == {Scope.APPOINTMENTS}
+    assert "Maja Berg" not in reps
 
 
 def test_kari_gave_ola_all_areas_and_eva_appointments_for_six_months(db, demo):
@@ -149,6 +188,7 @@ def test_who_receives_what(db, demo):
     assert {"Hjemmesykepleie", "Praktisk bistand"} <= received["Kari"]
     assert received["Nils"] == {"Hjemmesykepleie"}
     assert received["Emil"] == {"Avlastning"}
+    assert received["Oskar"] == {"Avlastning"}  # Lise sees his appointments
     assert received["Per"] == {"Hjemmetjenesten"}
     assert "Ola" not in received and "Eva" not in received
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from app.clock import OSLO, local_to_utc, oslo_today, utcnow
-from app.models import Appointment, AppointmentStatus, Cancellation
+from app.models import Appointment, AppointmentSource, AppointmentStatus, Cancellation
 from tests import factories
 from tests.support import csrf_token
 
@@ -86,8 +86,123 @@ def test_someone_elses_appointment_is_not_found(client, db, login, world):
 
 
 def post_cancel(client, appointment, **data):
+    """Avbestill as confirmed on the confirmation page (step "confirm")."""
     token = csrf_token(client, f"/appointments/{appointment.id}/cancel")
-    return client.post(f"/appointments/{appointment.id}/cancel", data={"csrf_token": token, **data})
+    return client.post(
+        f"/appointments/{appointment.id}/cancel",
+        data={"csrf_token": token, "step": "confirm", **data},
+    )
+
+
+def period(world, first: date, last: date) -> dict:
+    return {
+        "kind": "period",
+        "start_date": first.isoformat(),
+        "start_time": "00:00",
+        "end_date": last.isoformat(),
+        "end_time": "23:59",
+        "service_ids": [world.nursing.id],
+        "note": "Jeg er på ferie",
+        "submission_key": "ask-first",
+    }
+
+
+def test_avbestill_shows_the_visits_and_asks_before_cancelling(client, db, login, world):
+    days = [tomorrow() + timedelta(days=i) for i in range(3)]
+    visits = [visit(db, world, d) for d in days]
+    login.resident(world.resident)
+    response = post_cancel(client, visits[0], step="", **period(world, days[0], days[1]))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Bekreft avbestillingen" in html and "Dette avbestiller 2 timeavtaler:" in html
+    rows = html.split('<ul class="rows">', 1)[1].split("</ul>", 1)[0]
+    assert rows.count('class="row"') == 2 and "08:00–10:00" in rows
+    assert "Ingenting blir avbestilt før du bekrefter." in html
+    assert 'name="step" value="confirm"' in html and 'name="step" value="back"' in html
+    assert f'name="service_ids" value="{world.nursing.id}"' in html
+    assert 'name="note" value="Jeg er på ferie"' in html
+    assert db.scalar(sa.select(sa.func.count()).select_from(Cancellation)) == 0
+    for a in visits:
+        db.refresh(a)
+        assert a.status is AppointmentStatus.PLANNED
+
+    # What the confirmation page sends back cancels exactly what it listed.
+    confirmed = post_cancel(client, visits[0], **period(world, days[0], days[1]))
+    assert confirmed.status_code == 303
+    assert "2 timeavtaler ble avbestilt" in client.get(confirmed.location).get_data(as_text=True)
+
+
+def test_back_from_the_confirmation_keeps_the_choices_and_cancels_nothing(client, db, login, world):
+    target = visit(db, world, tomorrow())
+    login.resident(world.resident)
+    response = post_cancel(client, target, step="back", **period(world, tomorrow(), tomorrow()))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'value="period" checked' in html or re.search(r'checked[^>]*value="period"', html)
+    assert "Jeg er på ferie</textarea>" in html
+    assert db.scalar(sa.select(sa.func.count()).select_from(Cancellation)) == 0
+
+
+def test_a_single_appointment_is_confirmed_too(client, db, login, world):
+    target = visit(db, world, tomorrow())
+    visit(db, world, tomorrow() + timedelta(days=1))
+    login.resident(world.resident)
+    # Without JavaScript the period fields are sent too: for Enkeltavtale they are ignored.
+    data = period(world, tomorrow(), tomorrow() + timedelta(days=1)) | {"kind": "single"}
+    html = post_cancel(client, target, step="", **data).get_data(as_text=True)
+    assert "Dette avbestiller 1 timeavtale:" in html and "Morgenstell" in html
+    assert 'name="start_date"' not in html  # nothing of the period is carried on
+    db.refresh(target)
+    assert target.status is AppointmentStatus.PLANNED
+
+
+def test_the_period_shows_only_for_periode_where_script_runs(client, db, login, world):
+    target = visit(db, world, tomorrow())
+    login.resident(world.resident)
+    html = client.get(f"/appointments/{target.id}/cancel").get_data(as_text=True)
+    assert 'id="period" data-show-when="kind=period"' in html
+
+
+def external_appointment(db, world, day):
+    a = Appointment(
+        person_id=world.resident.id,
+        source=AppointmentSource.EXTERNAL,
+        source_name="Legekontoret",
+        status=AppointmentStatus.PLANNED,
+        window_start=local_to_utc(day, time(11)),
+        window_end=local_to_utc(day, time(11, 30)),
+        start_at=local_to_utc(day, time(11)),
+        description="Time hos fastlegen",
+        created_at=utcnow(),
+    )
+    db.add(a)
+    db.flush()
+    return a
+
+
+def test_appointments_that_cannot_be_cancelled_get_an_explanation_not_a_form(
+    client, db, login, world
+):
+    gp = external_appointment(db, world, tomorrow())
+    done = visit(db, world, oslo_today(), AppointmentStatus.ASSIGNED, start=time(0))
+    done.status = AppointmentStatus.COMPLETED
+    done.completed_at = utcnow()
+    done.completed_by_staff_id = world.employee.id
+    db.flush()
+    login.resident(world.resident)
+    cases = [
+        (gp, "Denne timen er hos Legekontoret. For å endre den, ta kontakt med dem."),
+        (done, "Dette besøket er utført, så det kan ikke avbestilles."),
+    ]
+    for appointment, why in cases:
+        page = client.get(f"/appointments/{appointment.id}/cancel")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and why in html
+        assert '<form method="post" action="/appointments/' not in html
+        assert "Enkeltavtale" not in html
+        refused = post_cancel(client, appointment, kind="single", submission_key="x")
+        assert refused.status_code == 409 and why in refused.get_data(as_text=True)
+    assert db.scalar(sa.select(sa.func.count()).select_from(Cancellation)) == 0
 
 
 def test_cancelling_one_appointment_lists_it(client, db, login, world):

@@ -105,6 +105,50 @@ def test_proxy_cannot_open_the_grantors_profile(client, db, login, world):
     assert "Tilbake til deg selv" in response.get_data(as_text=True)
 
 
+def test_a_403_keeps_the_shell_with_a_way_back(client, db, login, world):
+    login.resident(world.proxy, acting_for=world.resident)
+    html = client.get("/profile").get_data(as_text=True)
+    assert 'class="person-name">Rita Resident<' in html  # the top bar and its menu
+    assert 'aria-label="Hovedmeny"' in html
+    assert f"{BANNER} {world.resident.full_name}." in html
+    assert 'href="/messages">Gå tilbake til sidene til Rita Resident</a>' in html
+
+
+def test_a_resident_on_a_staff_page_keeps_the_resident_shell(client, db, login, world):
+    login.resident(world.resident)
+    response = client.get("/staff/")
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert 'class="person-name">Rita Resident<' in html
+    assert ">Meldinger</a>" in html
+
+
+def test_staff_on_a_resident_page_keep_the_staff_shell(client, db, login, world):
+    login.staff(world.coordinator)
+    html = client.get("/messages").get_data(as_text=True)
+    assert "topbar-staff" in html and world.coordinator.full_name in html
+
+
+def test_the_menus_profile_entry_leads_a_proxy_to_their_own_profile(client, db, login, world):
+    login.resident(world.proxy, acting_for=world.resident)
+    html = client.get("/messages").get_data(as_text=True)
+    menu = html.split('id="person-menu"', 1)[1].split("</div>", 1)[0]
+    assert 'href="/profile"' not in menu  # no link that answers 403
+    assert "Din profil og innstillinger" in menu
+    assert f"som deg selv, {world.proxy.full_name}" in menu
+    response = act_for(client, world.proxy.id, next_path="/profile")
+    assert response.location == "/profile"
+    page = client.get("/profile")
+    assert page.status_code == 200
+    assert world.proxy.full_name in page.get_data(as_text=True)
+
+
+def test_the_menus_profile_entry_is_a_link_for_yourself(client, db, login, world):
+    login.resident(world.proxy)
+    menu = client.get("/messages").get_data(as_text=True).split('id="person-menu"', 1)[1]
+    assert 'href="/profile">Profil og innstillinger</a>' in menu
+
+
 def test_parent_of_a_young_child_sees_everything_in_the_menu_and_nav(client, db, login):
     lise = factories.person(db, "Lise", "Berg")
     emil = factories.person(db, "Emil", "Berg", born=date(2016, 10, 3), active=False)

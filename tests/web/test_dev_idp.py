@@ -88,6 +88,24 @@ def test_invalid_fodselsnummer_is_explained_on_the_page(client, db, idp):
     assert "Fødselsnummeret er ikke gyldig" in again.get_data(as_text=True)
 
 
+def test_a_mistyped_fodselsnummer_is_told_apart_from_a_short_one(client, db, idp):
+    params = authorize_params(client)
+    page = client.get("/dev-idp/authorize?" + urlencode(params))
+    fields = hidden_fields(page.get_data(as_text=True))
+    typo = client.post("/dev-idp/authorize", data=fields | {"pid": "12833810242"})
+    assert typo.status_code == 422
+    said = error_of(typo)
+    assert "skrivefeil" in said and "kontrollsifrene" in said
+    assert "11 siffer" not in said  # it has 11 digits: that is not the problem
+    short = client.post("/dev-idp/authorize", data=fields | {"pid": "1283381024"})
+    assert short.status_code == 422
+    assert error_of(short) == "Fødselsnummeret må ha 11 siffer."
+
+
+def error_of(response) -> str:
+    return re.search(r'id="pid-error">([^<]*)<', response.get_data(as_text=True)).group(1)
+
+
 def test_cancel_returns_access_denied_to_the_client(client, db, idp):
     params = authorize_params(client)
     page = client.get("/dev-idp/authorize?" + urlencode(params))

@@ -28,7 +28,7 @@ def post(client, path, **data):
 
 
 def test_contact_settings_are_saved_with_the_number_in_e164(client, db, login, world):
-    login.resident(world.resident)
+    login.resident(world.proxy)  # he represents Rita: the last choice is his to make
     response = post(
         client,
         "/profile/contact",
@@ -39,7 +39,7 @@ def test_contact_settings_are_saved_with_the_number_in_e164(client, db, login, w
         same_for_represented="y",
     )
     assert response.status_code == 303
-    settings = db.get(ContactSettings, world.resident.id)
+    settings = db.get(ContactSettings, world.proxy.id)
     assert settings.mobile == "+4791234567"
     assert settings.email == "Rita@example.com"
     assert (settings.channel, settings.level, settings.same_for_represented) == (
@@ -48,7 +48,40 @@ def test_contact_settings_are_saved_with_the_number_in_e164(client, db, login, w
         True,
     )
     page = client.get("/profile/contact").get_data(as_text=True)
-    assert 'value="+4791234567"' in page
+    assert 'value="912 34 567"' in page  # shown back as people write it
+    assert "+4791234567" not in page
+
+
+def test_same_notices_for_others_is_offered_only_to_someone_who_represents_anyone(
+    client, db, login, world
+):
+    label = "Samme varsler for andre du representerer"
+    login.resident(world.proxy)
+    assert label in client.get("/profile/contact").get_data(as_text=True)
+    login.resident(world.resident)  # Rita represents nobody
+    assert label not in client.get("/profile/contact").get_data(as_text=True)
+
+
+def test_saving_without_the_choice_keeps_what_was_stored(client, db, login, world):
+    db.add(
+        ContactSettings(
+            person_id=world.resident.id,
+            email="rita@example.com",
+            channel=NoticeChannel.EMAIL,
+            level=NoticeLevel.NORMAL,
+            same_for_represented=True,
+            updated_at=utcnow(),
+        )
+    )
+    db.flush()
+    login.resident(world.resident)
+    response = post(
+        client, "/profile/contact", email="rita@example.com", channel="email", level="all"
+    )
+    assert response.status_code == 303
+    settings = db.get(ContactSettings, world.resident.id)
+    db.refresh(settings)
+    assert settings.level is NoticeLevel.ALL and settings.same_for_represented is True
 
 
 def test_normal_notices_is_the_default(client, db, login, world):
@@ -376,7 +409,14 @@ def test_a_proxy_cannot_open_gi_ny_fullmakt_for_the_grantor(client, db, login, w
 def test_ending_from_the_grantees_side(client, db, login, world):
     fullmakt = db.scalars(sa.select(Fullmakt).where(Fullmakt.grantee_id == world.proxy.id)).one()
     login.resident(world.proxy)
-    assert post(client, f"/profile/fullmakter/{fullmakt.id}/end").status_code == 303
+    asked = post(client, f"/profile/fullmakter/{fullmakt.id}/end")
+    assert asked.status_code == 200
+    html = asked.get_data(as_text=True)
+    assert f"Avslutte fullmakten med {world.resident.full_name}?" in html
+    assert "Ja, avslutt fullmakten" in html and ">Tilbake</a>" in html
+    db.refresh(fullmakt)
+    assert fullmakt.ended_at is None  # nothing ends before it is confirmed
+    assert post(client, f"/profile/fullmakter/{fullmakt.id}/end", step="confirm").status_code == 303
     db.refresh(fullmakt)
     assert fullmakt.ended_by_person_id == world.proxy.id
     login.resident(world.proxy, acting_for=world.resident)
@@ -430,6 +470,23 @@ def test_the_usage_log_filters_by_period_and_pages_by_keyset(client, db, login, 
     day = (base + timedelta(hours=1)).astimezone(OSLO).date().isoformat()  # periods are Oslo days
     filtered = client.get(f"/profile/log?start={day}&end={day}").get_data(as_text=True)
     assert 0 < filtered.count("Logget inn") <= 24
+
+
+def test_a_reversed_period_in_the_usage_log_is_explained(client, db, login, world):
+    usage_log_add(
+        db,
+        subject_person_id=world.resident.id,
+        action=UsageAction.LOGGED_IN,
+        actor_person_id=world.resident.id,
+        at=utcnow() - timedelta(days=2),
+    )
+    login.resident(world.resident)
+    response = client.get("/profile/log?start=2026-06-30&end=2026-06-01")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Til-datoen er før fra-datoen. Bytt dem om." in html
+    assert "Ingenting i denne perioden" not in html
+    assert "Logget inn" not in html
 
 
 def test_a_proxy_cannot_read_the_grantors_log(client, db, login, world):

@@ -246,7 +246,7 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         ),
     ),
     ("citizen.cancel", "POST"): (
-        post("/appointments/{appointment}/cancel", kind="single"),
+        post("/appointments/{appointment}/cancel", kind="single", step="confirm"),
         table(
             anonymous=LOGIN_REDIRECT,
             residents=404,
@@ -334,7 +334,7 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         ),
     ),
     ("citizen.fullmakt_end", "POST"): (
-        post("/profile/fullmakter/{fullmakt}/end"),
+        post("/profile/fullmakter/{fullmakt}/end", step="confirm"),
         table(
             anonymous=LOGIN_REDIRECT,
             residents=404,

@@ -89,10 +89,17 @@ class CancelForm(Form):
         render_kw={"maxlength": NOTE_MAX, "rows": 3},
     )
     submission_key = submission_key_field()
+    # The form is confirmed before anything is cancelled: "confirm" from the confirmation
+    # page, "back" to change the choices; anything else shows what would be cancelled.
+    step = HiddenField()
+
+    @property
+    def is_period(self) -> bool:
+        return self.kind.data == CancellationKind.PERIOD.value
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        if self.kind.data == CancellationKind.PERIOD.value:
+        if self.is_period:
             for name in ("start_date", "start_time", "end_date", "end_time"):
                 field = getattr(self, name)
                 if field.data is None and not field.errors:
@@ -224,6 +231,12 @@ class ChangeGrantForm(GrantForm):
         self.areas.data = sorted(terms.area_codes)
 
 
+class EndFullmaktForm(Form):
+    """Avslutt fullmakt: asked first; `step` is "confirm" from the confirmation page."""
+
+    step = HiddenField()
+
+
 class PeriodFilterForm(Form):
     """The usage log's period filter (a GET form)."""
 
@@ -232,3 +245,10 @@ class PeriodFilterForm(Form):
 
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and self.start.data and self.end.data and self.end.data < self.start.data:
+            self.end.errors.append(_l("The To date is before the From date. Swap them."))
+            valid = False
+        return valid

@@ -18,13 +18,15 @@ from app.security import access
 from app.security.access import Scope
 from app.selectors import audit as audit_reads
 from app.selectors import fullmakt as fullmakt_reads
+from app.selectors.paging import Page
 from app.selectors.people import person_by_id
 from app.services import fullmakt as fullmakt_service
 from app.services.fullmakt import SEARCH_LIMIT, FullmaktRefused, FullmaktTerms, SearchLimited
-from app.services.people import SettingsRefused, contact_settings_update
+from app.services.people import SettingsRefused, contact_settings_update, mobile_for_display
 from app.web.citizen.forms import (
     ChangeGrantForm,
     ContactForm,
+    EndFullmaktForm,
     GranteeForm,
     GrantForm,
     PeriodFilterForm,
@@ -56,13 +58,20 @@ def profile() -> Response:
 def contact() -> Response:
     rep = access.require_scope(current_user, Scope.PROFILE)
     form = ContactForm()
+    settings = db.session.get(ContactSettings, rep.subject.id)
+    # "Samme varsler for andre du representerer" only for someone who represents anyone.
+    represents = rep.is_self and any(
+        not r.is_self and Scope.NOTICES in r.scopes for r in current_user.representations
+    )
+    if not represents:
+        del form.same_for_represented
     if request.method == "GET":
-        settings = db.session.get(ContactSettings, rep.subject.id)
-        form.mobile.data = settings.mobile if settings else ""
+        form.mobile.data = mobile_for_display(settings.mobile if settings else None)
         form.email.data = settings.email if settings else ""
         form.channel.data = (settings.channel if settings else NoticeChannel.SMS).value
         form.level.data = (settings.level if settings else NoticeLevel.NORMAL).value
-        form.same_for_represented.data = bool(settings and settings.same_for_represented)
+        if represents:
+            form.same_for_represented.data = bool(settings and settings.same_for_represented)
     elif form.validate_on_submit():
         try:
             contact_settings_update(
@@ -72,7 +81,9 @@ def contact() -> Response:
                 email=form.email.data,
                 channel=NoticeChannel(form.channel.data),
                 level=NoticeLevel(form.level.data),
-                same_for_represented=form.same_for_represented.data,
+                same_for_represented=form.same_for_represented.data
+                if represents
+                else bool(settings and settings.same_for_represented),
                 now=utcnow(),
             )
         except SettingsRefused as refused:
@@ -256,9 +267,26 @@ def _edit_page(form: ChangeGrantForm, fullmakt, status: int, error: str | None =
 
 @bp.post("/profile/fullmakter/<id:fullmakt_id>/end")
 def fullmakt_end(fullmakt_id: int) -> Response:
+    """Avslutt fullmakt: asks first, then ends it at once."""
     access.require_scope(current_user, Scope.FULLMAKT)
-    if not SimpleForm().validate_on_submit():
+    form = EndFullmaktForm()
+    if not form.validate_on_submit():
         abort(400)
+    if form.step.data != "confirm":
+        try:
+            fullmakt = fullmakt_service.fullmakt_for_ending(db.session, current_user, fullmakt_id)
+        except FullmaktRefused:
+            abort(404)
+        if fullmakt.ended_at is not None:
+            return redirect(url_for("citizen.fullmakter"), code=303)
+        mine = fullmakt.grantor_id == current_user.person.id
+        return render(
+            "citizen/fullmakt_end.html",
+            form=EndFullmaktForm(formdata=None),
+            fullmakt=fullmakt,
+            other=fullmakt.grantee if mine else fullmakt.grantor,
+            mine=mine,
+        )
     try:
         ended = fullmakt_service.fullmakt_end(
             db.session, current_user, fullmakt_id=fullmakt_id, now=utcnow()
@@ -278,11 +306,13 @@ def usage_log() -> Response:
     rep = access.require_scope(current_user, Scope.PROFILE)
     form = PeriodFilterForm(request.args)
     valid = form.validate()
-    start = _day_start(form.start.data)
-    end = _day_start(form.end.data + timedelta(days=1)) if form.end.data else None
-    page = audit_reads.usage_log(
-        db.session, rep.subject.id, start=start, end=end, cursor=request.args.get("after")
-    )
+    page = Page(items=[], next_cursor=None)  # a period that cannot be read shows nothing
+    if valid:
+        start = _day_start(form.start.data)
+        end = _day_start(form.end.data + timedelta(days=1)) if form.end.data else None
+        page = audit_reads.usage_log(
+            db.session, rep.subject.id, start=start, end=end, cursor=request.args.get("after")
+        )
     return render(
         "citizen/usage_log.html",
         "citizen/_usage_rows.html",

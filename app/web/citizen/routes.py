@@ -24,6 +24,7 @@ from app.services.appointments import AppointmentError
 from app.services.messaging import MessagingError
 from app.services.sessions import session_act_for
 from app.web import calendar
+from app.web.appointment_text import not_cancellable_text
 from app.web.appointment_text import refusal as appointment_refusal
 from app.web.citizen.forms import ActForForm, CancelForm, ComposeForm, ReplyForm
 from app.web.citizen.shell import ResidentShell
@@ -233,42 +234,72 @@ def appointment(appointment_id: int) -> Response:
 
 @bp.route("/appointments/<id:appointment_id>/cancel", methods=["GET", "POST"])
 def cancel(appointment_id: int) -> Response:
+    """Avbestill: choose, see what it cancels and confirm; nothing changes before that.
+    An appointment the resident cannot cancel gets an explanation instead of the form."""
     appointment, view, rep = _appointment_or_404(appointment_id)
     registrations = db.session.scalars(dialog_services(rep.subject.id, oslo_today())).all()
     form = CancelForm()
     form.service_ids.choices = [SelectChoice(r.service_id, r.service.name) for r in registrations]
     if request.method == "GET":
-        local_day = view.day
-        form.start_date.data = form.end_date.data = local_day
+        if not view.may_cancel:
+            return _not_cancellable(view, 200)
+        form.start_date.data = form.end_date.data = view.day
         form.start_time.data, form.end_time.data = time(0, 0), time(23, 59)
         form.service_ids.data = [appointment.service_id]
-    elif form.validate_on_submit():
+        return _cancel_form(form, view, registrations, 200)
+    if not form.validate_on_submit():
+        if not view.may_cancel:
+            return _not_cancellable(view, 409)
+        return _cancel_form(form, view, registrations, 422)
+    choices = {
+        "appointment_id": appointment.id,
+        "kind": CancellationKind(form.kind.data),
+        "period_start": _local(form.start_date.data, form.start_time.data),
+        "period_end": _local(form.end_date.data, form.end_time.data, end=True),
+        "service_ids": form.service_ids.data or [],
+        "now": utcnow(),
+    }
+    if form.step.data == "confirm":
         try:
             cancellation = appointment_service.appointments_cancel(
                 db.session,
                 current_user,
-                appointment_id=appointment.id,
-                kind=CancellationKind(form.kind.data),
-                period_start=_local(form.start_date.data, form.start_time.data),
-                period_end=_local(form.end_date.data, form.end_time.data, end=True),
-                service_ids=form.service_ids.data or [],
                 note=form.note.data,
                 submission_key=form.submission_key.data,
-                now=utcnow(),
+                **choices,
             )
         except AppointmentError as refused:
+            if not view.may_cancel:
+                return _not_cancellable(view, 409)
             form.form_errors.append(appointment_refusal(refused.code))
-        else:
-            return redirect(
-                url_for("citizen.cancellation", cancellation_id=cancellation.id), code=303
-            )
-    status = 422 if form.is_submitted() else 200
+            return _cancel_form(form, view, registrations, 422)
+        return redirect(url_for("citizen.cancellation", cancellation_id=cancellation.id), code=303)
+    if not view.may_cancel:
+        return _not_cancellable(view, 409)
+    if form.step.data == "back":
+        return _cancel_form(form, view, registrations, 200)
+    try:
+        visits = appointment_service.appointments_cancel_preview(
+            db.session, current_user, **choices
+        )
+    except AppointmentError as refused:
+        form.form_errors.append(appointment_refusal(refused.code))
+        return _cancel_form(form, view, registrations, 422)
+    return render("citizen/cancel_confirm.html", form=form, item=view, visits=visits)
+
+
+def _cancel_form(form: CancelForm, view, registrations, status: int) -> Response:
     return render(
-        "citizen/cancel.html",
+        "citizen/cancel.html", status=status, form=form, item=view, registrations=registrations
+    )
+
+
+def _not_cancellable(view, status: int) -> Response:
+    return render(
+        "citizen/cancel_unavailable.html",
         status=status,
-        form=form,
         item=view,
-        registrations=registrations,
+        reason=not_cancellable_text(view),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
@@ -18,6 +18,17 @@ from app.web.headers import allow_form_target
 from app.web.htmx import render
 
 bp = Blueprint("dev_idp", __name__, url_prefix="/dev-idp")
+
+# What is wrong with a typed fødselsnummer, by InvalidFodselsnummer's code.
+PID_REFUSALS = {
+    "format": _l("The fødselsnummer must have 11 digits."),
+    "checksum": _l(
+        "The fødselsnummer is not valid: it has a typing error, since its check digits (the "
+        "last two) do not match the others. Check each digit."
+    ),
+    "birth_date": _l("The fødselsnummer is not valid: it does not begin with a date of birth."),
+    "synthetic": _l("The fødselsnummer is not valid: test numbers are not accepted here."),
+}
 
 
 def _issuer() -> str:
@@ -72,8 +83,8 @@ def authorize() -> Response:
                 request.form.get("pid", ""),
                 allow_synthetic=current_app.config["ALLOW_SYNTHETIC_FNR"],
             )
-        except InvalidFodselsnummer:
-            error = _("The fødselsnummer is not valid. It has 11 digits.")
+        except InvalidFodselsnummer as invalid:
+            error = str(PID_REFUSALS.get(invalid.code, PID_REFUSALS["format"]))
         else:
             code = provider.grant_issue(db.session, auth_request, pid=pid, acr=acr, now=utcnow())
             return redirect(auth_request.redirect(code=code, iss=_issuer()), code=303)
