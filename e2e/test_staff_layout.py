@@ -75,6 +75,8 @@ def test_staff_and_admin_pages_fit_320_px(browser, server, device):
             "siri",
             (
                 "/staff/",
+                "/staff/threads",
+                "/staff/threads?status=bogus",
                 f"/staff/threads/{thread}",
                 f"/staff/threads/{thread}/assign",
                 "/staff/planning",
