@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -218,6 +219,18 @@ def relay_pending() -> sa.ColumnElement[bool]:
         .exists()
     )
     return sa.and_(Thread.status != ThreadStatus.CLOSED, promised)
+
+
+def relay_pending_in(thread: Thread, events: Sequence[ThreadEvent]) -> bool:
+    """`relay_pending` for a thread whose events are loaded (in order of time, id)."""
+    settling = (ThreadEventKind.REPLIED, ThreadEventKind.PASSED_ON)
+    last = next((e for e in reversed(events) if e.kind in settling), None)
+    return (
+        thread.status is not ThreadStatus.CLOSED
+        and last is not None
+        and last.kind is ThreadEventKind.PASSED_ON
+        and last.answer_relayed is True
+    )
 
 
 def _like(text: str) -> str:

@@ -199,3 +199,12 @@ def test_text_wildcards_are_taken_literally(db, world):
 def test_filters_combine(db, world, cast):
     assert subjects(db, world, shown=ThreadFilter.RELAY, text="spør") == ["Spør igjen"]
     assert subjects(db, world, shown=ThreadFilter.CLOSED, text="spør") == []
+
+
+def test_the_thread_page_reads_relay_pending_as_the_list_does(db, world, cast):
+    """The thread page decides from the loaded events, the list in SQL: they agree."""
+    rows = reads.unit_threads(db, world.unit.id).items
+    assert any(r.relay_pending for r in rows) and not all(r.relay_pending for r in rows)
+    for row in rows:
+        events = db.scalars(reads.thread_events(row.thread.id)).all()
+        assert reads.relay_pending_in(row.thread, events) is row.relay_pending, row.thread.subject

@@ -141,3 +141,20 @@ def test_the_recipient_page_lists_the_residents_threads_in_the_unit(client, db, 
     assert "<h2>Samtaletråder</h2>" in html
     assert set(listed(html)) == {mine.id, closed.id}
     assert elsewhere.id not in listed(html) and "Fra Olav" not in html
+
+
+def test_the_thread_page_says_it_waits_for_an_answer_from_outside(client, db, login, world):
+    thread = write(db, world.resident, world.nursing, "Til fastlegen")
+    passed_on(db, world, thread)
+    login.staff(world.coordinator)
+    mark = '<span class="badge badge-interim">Venter på svar utenfra</span>'
+    assert mark in client.get(f"/staff/threads/{thread.id}").get_data(as_text=True)
+    messaging.thread_reply_staff(
+        db,
+        actor_for(db, world.coordinator),
+        thread=thread,
+        body="Fastlegen svarer ja.",
+        submission_key=None,
+        now=utcnow(),
+    )
+    assert mark not in client.get(f"/staff/threads/{thread.id}").get_data(as_text=True)

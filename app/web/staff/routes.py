@@ -178,6 +178,7 @@ def _thread_page(thread: Thread, *, status: int = 200, **forms: FlaskForm) -> Re
         thread=thread,
         messages=messages,
         events=events,
+        relay_pending=threads.relay_pending_in(thread, events),
         now=utcnow(),
         reply_form=forms.get("reply") or StaffReplyForm(formdata=None),
         interim_form=forms.get("interim") or _interim_defaults(),
