@@ -75,6 +75,8 @@ def test_staff_and_admin_pages_fit_320_px(browser, server, device):
             "siri",
             (
                 "/staff/",
+                "/staff/threads",
+                "/staff/threads?status=bogus",
                 f"/staff/threads/{thread}",
                 f"/staff/threads/{thread}/assign",
                 "/staff/planning",
@@ -118,7 +120,13 @@ def test_the_navigation_is_one_row_at_390_and_320_px(browser, server, device):
         # The sections not in the row are one tap away, behind "Mer".
         page.get_by_role("button", name="Mer").click()
         menu = page.locator("#more-menu")
-        for name in ("Planlegging", "Avbestillinger", "Tjenestemottakere", "Fullmakter"):
+        for name in (
+            "Alle tråder",
+            "Planlegging",
+            "Avbestillinger",
+            "Tjenestemottakere",
+            "Fullmakter",
+        ):
             expect(menu.get_by_role("link", name=name)).to_be_visible()
         assert page.evaluate(CUT_OFF) == []
         a11y.check(page, f"with Mer open at {width} px")

@@ -49,6 +49,8 @@ class Thread(IdMixin, Base):
     __table_args__ = (
         # Inbox: a person's threads, newest activity first (keyset on activity, id).
         sa.Index("ix_thread_person_activity", "person_id", "last_activity_at", "id"),
+        # Alle tråder: a unit's threads, newest activity first (keyset on activity, id).
+        sa.Index("ix_thread_unit_activity", "unit_id", "last_activity_at", "id"),
         # Queue: a unit's open threads by deadline.
         sa.Index("ix_thread_unit_status_deadline", "unit_id", "status", "reply_deadline", "id"),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -18,6 +20,7 @@ from app.models import (
     StaffAccount,
     Thread,
     ThreadEvent,
+    ThreadEventKind,
     ThreadRead,
     ThreadStatus,
     Unit,
@@ -26,6 +29,7 @@ from app.selectors import paging
 
 INBOX_PAGE = 20
 QUEUE_PAGE = 25
+THREADS_PAGE = 25
 OPEN_STATUSES = (ThreadStatus.AWAITING_SERVICE, ThreadStatus.INTERIM_REPLIED)
 
 
@@ -177,6 +181,157 @@ def unit_queue(
         rows,
         QUEUE_PAGE,
         lambda r: (r.thread.urgent, r.thread.unread_by_staff, r.thread.reply_deadline, r.thread.id),
+    )
+
+
+class ThreadFilter(enum.StrEnum):
+    """The status filters of Alle tråder."""
+
+    OPEN = "open"  # not closed
+    WAITING = "waiting"  # answered: waiting for the resident
+    RELAY = "relay"  # passed on outside, and the service promised to relay the answer
+    INTERIM = "interim"  # only an interim reply so far
+    CLOSED = "closed"
+
+
+def relay_pending() -> sa.ColumnElement[bool]:
+    """Passed on outside digital dialog with the promise to relay the answer, and since
+    then neither replied to nor closed (a later pass-on decides anew)."""
+    passed = sa.orm.aliased(ThreadEvent)
+    later = sa.orm.aliased(ThreadEvent)
+    settled = (
+        sa.select(later.id)
+        .where(
+            later.thread_id == passed.thread_id,
+            later.kind.in_((ThreadEventKind.REPLIED, ThreadEventKind.PASSED_ON)),
+            sa.or_(later.at > passed.at, sa.and_(later.at == passed.at, later.id > passed.id)),
+        )
+        .exists()
+    )
+    promised = (
+        sa.select(passed.id)
+        .where(
+            passed.thread_id == Thread.id,
+            passed.kind == ThreadEventKind.PASSED_ON,
+            passed.answer_relayed.is_(True),
+            ~settled,
+        )
+        .exists()
+    )
+    return sa.and_(Thread.status != ThreadStatus.CLOSED, promised)
+
+
+def relay_pending_in(thread: Thread, events: Sequence[ThreadEvent]) -> bool:
+    """`relay_pending` for a thread whose events are loaded (in order of time, id)."""
+    settling = (ThreadEventKind.REPLIED, ThreadEventKind.PASSED_ON)
+    last = next((e for e in reversed(events) if e.kind in settling), None)
+    return (
+        thread.status is not ThreadStatus.CLOSED
+        and last is not None
+        and last.kind is ThreadEventKind.PASSED_ON
+        and last.answer_relayed is True
+    )
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern for `text` anywhere, its wildcards taken literally (escape: \\)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _mentions(text: str) -> sa.ColumnElement[bool]:
+    """The subject or a message of the thread contains `text` (case-insensitive)."""
+    pattern = _like(text)
+    in_messages = (
+        sa.select(Message.id)
+        .where(Message.thread_id == Thread.id, Message.body.ilike(pattern, escape="\\"))
+        .exists()
+    )
+    return sa.or_(Thread.subject.ilike(pattern, escape="\\"), in_messages)
+
+
+def _filtered(shown: ThreadFilter | None) -> sa.ColumnElement[bool]:
+    if shown is ThreadFilter.OPEN:
+        return Thread.status != ThreadStatus.CLOSED
+    if shown is ThreadFilter.WAITING:
+        return sa.and_(Thread.status == ThreadStatus.ANSWERED, ~relay_pending())
+    if shown is ThreadFilter.RELAY:
+        return relay_pending()
+    if shown is ThreadFilter.INTERIM:
+        return Thread.status == ThreadStatus.INTERIM_REPLIED
+    if shown is ThreadFilter.CLOSED:
+        return Thread.status == ThreadStatus.CLOSED
+    return sa.true()
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    thread: Thread
+    person_name: str
+    service_name: str
+    assignee_name: str | None
+    relay_pending: bool
+
+
+THREADS_KEY = (datetime, int)
+
+
+def unit_threads(
+    session: Session,
+    unit_id: int,
+    *,
+    shown: ThreadFilter | None = None,
+    person_id: int | None = None,
+    text: str | None = None,
+    cursor: str | None = None,
+    limit: int = THREADS_PAGE,
+) -> paging.Page[ThreadRow]:
+    """Alle tråder: every thread of a unit, newest activity first, one statement a page."""
+    person_name = (Person.given_name + " " + Person.family_name).label("person_name")
+    assignee = sa.orm.aliased(StaffAccount)
+    keys = ((Thread.last_activity_at, True), (Thread.id, True))
+    statement = (
+        sa.select(
+            Thread, person_name, Service.name, assignee.full_name, relay_pending().label("relay")
+        )
+        .join(Person, Person.id == Thread.person_id)
+        .join(Service, Service.id == Thread.service_id)
+        .outerjoin(assignee, assignee.id == Thread.assignee_staff_id)
+        .where(Thread.unit_id == unit_id, _filtered(shown))
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+        .limit(limit + 1)
+    )
+    if person_id is not None:
+        statement = statement.where(Thread.person_id == person_id)
+    if text:
+        statement = statement.where(_mentions(text))
+    position = paging.decode(cursor, THREADS_KEY)
+    if position is not None:
+        statement = statement.where(paging.after(keys, position))
+    rows = [
+        ThreadRow(
+            thread=thread,
+            person_name=name,
+            service_name=service_name,
+            assignee_name=assignee_name,
+            relay_pending=bool(relay),
+        )
+        for thread, name, service_name, assignee_name, relay in session.execute(statement)
+    ]
+    return paging.paginate(rows, limit, lambda r: (r.thread.last_activity_at, r.thread.id))
+
+
+def unit_thread_people(unit_id: int) -> sa.Select[tuple[Person]]:
+    """Everyone who has a thread with the unit, by name (the resident filter's choices)."""
+    has_thread = (
+        sa.select(Thread.id)
+        .where(Thread.person_id == Person.id, Thread.unit_id == unit_id)
+        .exists()
+    )
+    return (
+        sa.select(Person)
+        .where(has_thread)
+        .order_by(Person.family_name, Person.given_name, Person.id)
     )
 
 

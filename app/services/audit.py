@@ -204,7 +204,7 @@ def staff_viewed_appointments(
 
 
 # Lists where staff see residents' names (and what they wrote about): `where` names the list.
-LIST_PAGES = ("queue", "recipients", "compose", "welcome", "notices", "fullmakter")
+LIST_PAGES = ("queue", "threads", "recipients", "compose", "welcome", "notices", "fullmakter")
 
 
 def staff_viewed_in_list(

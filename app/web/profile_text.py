@@ -116,6 +116,7 @@ def settings_refusal(field: str, code: str) -> str:
 # The staff lists that name residents (object_type of the usage-log entry).
 STAFF_LISTS = {
     "queue": _l("the message queue"),
+    "threads": _l("the list of all threads"),
     "recipients": _l("the list of service recipients"),
     "compose": _l("the list of recipients for a new message"),
     "welcome": _l("the list for the welcome message"),

@@ -23,6 +23,7 @@ from app.models import (
     Cancellation,
     CancellationAcknowledgement,
     CancellationKind,
+    PassOnMethod,
     Thread,
     UsageAction,
     UsageLogEntry,
@@ -30,7 +31,7 @@ from app.models import (
 from app.selectors import paging
 from app.selectors.appointments import CANCELLATION_PAGE, LIST_PAGE
 from app.selectors.audit import LOG_PAGE
-from app.selectors.threads import INBOX_PAGE, QUEUE_PAGE
+from app.selectors.threads import INBOX_PAGE, QUEUE_PAGE, THREADS_PAGE
 from app.services import messaging
 from app.services.audit import usage_log_add
 from tests.support import actor_for
@@ -84,6 +85,31 @@ def test_the_staff_queue_pages_to_its_end(client, db, login, world):
         made, key=lambda t: (not t.urgent, not t.unread_by_staff, t.reply_deadline, t.id)
     )
     assert [int(i) for i in seen] == [t.id for t in expected]
+
+
+def test_alle_trader_pages_to_its_end_keeping_its_filters(client, db, login, world):
+    made = threads_for(db, world, 2 * THREADS_PAGE + 7)
+    passed_at = utcnow()
+    relayed = made[: 2 * THREADS_PAGE + 3]
+    for thread in relayed:  # passed on at the same moment: only the id orders them
+        messaging.thread_pass_on(
+            db,
+            actor_for(db, world.coordinator),
+            thread=thread,
+            method=PassOnMethod.PLO,
+            recipient="Fastlegen",
+            relayed=True,
+            body="Vi har spurt fastlegen.",
+            submission_key=None,
+            now=passed_at,
+        )
+    login.staff(world.coordinator)
+    item = re.compile(r'href="/staff/threads/(\d+)"')
+    seen = follow(client, "/staff/threads", item)
+    expected = sorted(made, key=lambda t: (t.last_activity_at, t.id), reverse=True)
+    assert [int(i) for i in seen] == [t.id for t in expected]
+    seen = follow(client, f"/staff/threads?status=relay&person={world.resident.id}&q=Tr", item)
+    assert [int(i) for i in seen] == sorted((t.id for t in relayed), reverse=True)
 
 
 def test_the_inbox_pages_to_its_end(client, db, login, world):
@@ -216,7 +242,7 @@ def test_a_forged_cursor_gives_the_first_page(client, db, login, world, cursor):
         joiner = "&" if "?" in path else "?"
         assert client.get(f"{path}{joiner}after={cursor}").status_code == 200, path
     login.staff(world.coordinator)
-    for path in ("/staff/", "/staff/cancellations"):
+    for path in ("/staff/", "/staff/cancellations", "/staff/threads"):
         assert client.get(f"{path}?after={cursor}").status_code == 200, path
 
 

@@ -355,6 +355,11 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         ),
     ),
     ("staff.queue", "GET"): (get("/staff/"), STAFF_PAGE),
+    ("staff.all_threads", "GET"): (
+        get("/staff/threads?status=open&person={resident}&q=Rita"),
+        # Another unit has no thread with Rita: the filter is refused, and says nothing more.
+        {**STAFF_PAGE, "staff_of_other_unit": {422}, "staff_of_other_municipality": {422}},
+    ),
     ("staff.thread", "GET"): (get("/staff/threads/{thread}"), UNIT_OBJECT),
     ("staff.reply", "POST"): (post("/staff/threads/{thread}/reply", body="Svar"), UNIT_ACTION),
     ("staff.interim", "POST"): (

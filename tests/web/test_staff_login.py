@@ -128,7 +128,8 @@ def test_staff_log_in_is_rate_limited_per_username(client, db, world):
     assert blocked.status_code == 429
     assert "For mange forsøk" in blocked.get_data(as_text=True)
     assert "Prøv igjen om 1 minutt" in blocked.get_data(as_text=True)
-    assert blocked.headers["Retry-After"] == "60"
+    # A minute from the failures; ten password hashes take a few seconds on a busy machine.
+    assert 45 <= int(blocked.headers["Retry-After"]) <= 60
 
 
 def test_resident_log_in_is_rate_limited_per_address(db, idp, app):

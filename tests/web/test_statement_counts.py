@@ -126,6 +126,44 @@ def test_queue_needs_the_same_statements_for_1_and_50_threads(client, db, login,
     _same_for_1_and_50(client, counter, "/staff/", grow)
 
 
+@pytest.mark.parametrize(
+    "query", ["", "?status=relay", "?status=waiting&q=Emne", "?status=open&person={person}"]
+)
+def test_alle_trader_needs_the_same_statements_for_1_and_50_threads(
+    client, db, login, world, counter, query
+):
+    from app.clock import utcnow
+    from app.models import PassOnMethod
+    from app.services import messaging
+    from tests.support import actor_for
+
+    def grow(n: int) -> None:
+        made = _threads(db, world, n)
+        for i, thread in enumerate(made):  # most of other residents, some passed on
+            if i % 3:
+                person = factories.person(db, f"T{i}", "Trådeier")
+                factories.receives(db, person, world.unit)
+                thread.person_id = person.id
+            if i % 2 == 0:
+                messaging.thread_pass_on(
+                    db,
+                    actor_for(db, world.coordinator),
+                    thread=thread,
+                    method=PassOnMethod.PLO,
+                    recipient="Fastlegen",
+                    relayed=i % 4 == 0,
+                    body="Sendt videre",
+                    submission_key=None,
+                    now=utcnow(),
+                )
+        db.flush()
+
+    grow(1)
+    login.staff(world.coordinator)
+    path = "/staff/threads" + query.format(person=world.resident.id)
+    _same_for_1_and_50(client, counter, path, lambda: grow(49))
+
+
 def test_thread_pages_need_the_same_statements_for_1_and_50_messages(
     client, db, login, world, counter
 ):

@@ -229,3 +229,42 @@ class EndSeriesForm(Form):
 
 class RegisterVisitForm(Form):
     idempotency_key = submission_key_field()
+
+
+SEARCH_MAX = 100
+
+
+class ThreadFilterForm(Form):
+    """Alle tråder's filters (a GET form); a value that is not valid is shown and ignored."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("", _l("All threads")),
+            SelectChoice("open", _l("Open threads")),
+            SelectChoice("waiting", _l("Waiting for the resident")),
+            SelectChoice("relay", _l("Waiting for an answer from outside")),
+            SelectChoice("interim", _l("Interim reply only")),
+            SelectChoice("closed", _l("Closed threads")),
+        ],
+        validators=[Optional()],
+        invalid_choice_message=INVALID_CHOICE,
+    )
+    person = SelectField(
+        _l("Resident"),
+        coerce=choice_id,
+        validators=[Optional()],
+        invalid_value_message=INVALID_CHOICE,
+        invalid_choice_message=INVALID_CHOICE,
+    )
+    q = StringField(
+        _l("Text in subject or messages"),
+        validators=[
+            Optional(),
+            Length(max=SEARCH_MAX, message=_l("Search for at most %(max)d characters.")),
+        ],
+        render_kw={"maxlength": SEARCH_MAX, "type": "search"},
+    )

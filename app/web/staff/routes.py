@@ -27,7 +27,7 @@ from app.services.messaging import MessagingError
 from app.services.people import recipient_for_staff
 from app.services.sessions import session_choose_unit
 from app.web.forms import SimpleForm, with_prompt
-from app.web.htmx import render
+from app.web.htmx import render, wants_fragment
 from app.web.messaging_text import refusal
 from app.web.staff.forms import (
     AssignForm,
@@ -38,6 +38,7 @@ from app.web.staff.forms import (
     PassOnForm,
     StaffComposeForm,
     StaffReplyForm,
+    ThreadFilterForm,
     UrgentForm,
     WelcomeForm,
 )
@@ -90,6 +91,54 @@ def queue() -> Response:
     return render("staff/queue.html", "staff/_queue_page.html", page=page, now=utcnow())
 
 
+@bp.get("/threads")
+def all_threads() -> Response:
+    """Alle tråder: every thread of the unit, filtered; a filter that is not valid is
+    shown with its message and ignored."""
+    unit_id = current_user.active_unit_id
+    people = db.session.scalars(threads.unit_thread_people(unit_id)).all()
+    form = ThreadFilterForm(request.args)
+    form.person.choices = with_prompt(
+        _("All residents"), [SelectChoice(p.id, p.full_name) for p in people]
+    )
+    valid = form.validate()
+    shown = form.status.data if not form.status.errors and form.status.data else None
+    page = threads.unit_threads(
+        db.session,
+        unit_id,
+        shown=threads.ThreadFilter(shown) if shown else None,
+        person_id=None if form.person.errors else form.person.data,
+        text=None if form.q.errors else (form.q.data or "").strip() or None,
+        cursor=request.args.get("after"),
+    )
+    # The page names everyone in the resident filter; "Vis flere" only those it adds.
+    named = {row.thread.person_id for row in page.items}
+    if not wants_fragment():
+        named |= {p.id for p in people}
+    staff_viewed_in_list(db.session, current_user, named, utcnow(), where="threads")
+    return render(
+        "staff/threads.html",
+        "staff/_threads_page.html",
+        status=200 if valid else 422,
+        page=page,
+        form=form,
+        filters=_filter_args(form),
+        now=utcnow(),
+    )
+
+
+def _filter_args(form: ThreadFilterForm) -> dict[str, object]:
+    """The valid filters, for the "Vis flere" link."""
+    args: dict[str, object] = {}
+    if form.status.data and not form.status.errors:
+        args["status"] = form.status.data
+    if form.person.data and not form.person.errors:
+        args["person"] = form.person.data
+    if form.q.data and not form.q.errors and form.q.data.strip():
+        args["q"] = form.q.data.strip()
+    return args
+
+
 # --- a thread and its actions ------------------------------------------------------
 
 
@@ -129,6 +178,7 @@ def _thread_page(thread: Thread, *, status: int = 200, **forms: FlaskForm) -> Re
         thread=thread,
         messages=messages,
         events=events,
+        relay_pending=threads.relay_pending_in(thread, events),
         now=utcnow(),
         reply_form=forms.get("reply") or StaffReplyForm(formdata=None),
         interim_form=forms.get("interim") or _interim_defaults(),
@@ -449,7 +499,17 @@ def recipient(person_id: int) -> Response:
     series = db.session.scalars(
         appointment_reads.unit_series(current_user.active_unit_id, person.id)
     ).all()
-    return render("staff/recipient.html", person=person, registrations=visible, series=series)
+    person_threads = threads.unit_threads(
+        db.session, current_user.active_unit_id, person_id=person.id
+    )
+    return render(
+        "staff/recipient.html",
+        person=person,
+        registrations=visible,
+        series=series,
+        threads=person_threads,
+        now=utcnow(),
+    )
 
 
 def deadline_state(deadline: datetime | None, now: datetime) -> str | None:
