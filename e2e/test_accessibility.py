@@ -90,9 +90,8 @@ def _staff(username: str) -> Callable[[Page, A11y], None]:
         log_in_staff(page, a11y, username)
         if urlsplit(page.url).path == "/staff/unit":  # more than one unit: choose the first
             a11y.check(page)
-            page.locator("input[name=unit_id]").first.check()
             with page.expect_navigation():
-                page.locator("main form button[type=submit]").first.click()
+                page.locator("main button[name=unit_id]").first.click()
 
     return log_in
 
@@ -123,7 +122,8 @@ LANGUAGES = {"nb": "Bokmål", "nn": "Nynorsk", "en": "English"}
 WORD = re.compile(r"^[a-z_]+$")
 # How many other instances of pages seen the crawl opens to find an unreached page.
 SPARE_LIMIT = 20
-SUBMITTED_ERROR = ".error-summary, [aria-invalid='true']"
+# A refused form: errors on the form, or (after a redirect) an error message at the top.
+SUBMITTED_ERROR = ".error-summary, [aria-invalid='true'], .flash-error"
 
 
 class FastA11y(A11y):
@@ -179,8 +179,10 @@ class Crawl:
     role: str
     states: bool
     visited: dict[str, str] = field(default_factory=dict)  # signature: url
+    values: dict[str, object] = field(default_factory=dict)  # first value of each URL argument
     endpoints: set[str] = field(default_factory=set)
     checks: int = 0
+    menus_seen: set[str] = field(default_factory=set)
     axe_seconds: float = 0.0
 
     def check(self, state: str = "") -> None:
@@ -198,6 +200,8 @@ class Crawl:
             endpoint, args = self.app.url_map.bind("localhost").match(parts.path, method="GET")
         except HTTPException:
             return None
+        for name, value in args.items():
+            self.values.setdefault(name, value)
         query = sorted(
             (k, v if WORD.match(v) else "*")
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -219,8 +223,10 @@ class Crawl:
     def menus(self) -> None:
         """The person menu and the staff "Mer" menu: open, check, close with Escape."""
         for button in self.page.locator("button[popovertarget]").all():
-            if not button.is_visible():
-                continue
+            name = button.get_attribute("popovertarget")
+            if name in self.menus_seen or not button.is_visible():
+                continue  # a menu of the layout is the same on every page: once
+            self.menus_seen.add(name)
             button.click()
             menu = self.page.locator(f"#{button.get_attribute('popovertarget')}")
             expect(menu).to_be_visible()
@@ -354,6 +360,18 @@ class Crawl:
                     else:
                         queue.append(link)
 
+    def fill(self, endpoints: set[str]) -> list[str]:
+        """URLs of routes no link led to (the full-page form of an htmx panel), with the
+        arguments of the pages the role was shown (the first thread it saw)."""
+        urls = self.app.url_map.bind("localhost")
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.page.url))
+        found = []
+        for rule in self.app.url_map.iter_rules():
+            if rule.endpoint in endpoints and rule.arguments <= self.values.keys():
+                args = {name: self.values[name] for name in rule.arguments}
+                found.append(origin + urls.build(rule.endpoint, args))
+        return found
+
     def _may_open(self, endpoint: str) -> bool:
         return endpoint not in EXCLUDED and _may_open(endpoint, ROLES[self.role].table_role)
 
@@ -415,6 +433,7 @@ def test_every_page_and_state_passes_axe(
             if rule.endpoint in expected and not rule.arguments
         ]
         crawl.run(start, expected)
+        crawl.run(crawl.fill(expected - crawl.endpoints), expected)
         for path, status in ERROR_PAGES.get(role, []):
             response = page.goto(path)
             assert response is not None and response.status == status, path
