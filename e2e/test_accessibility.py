@@ -183,6 +183,7 @@ class Crawl:
     endpoints: set[str] = field(default_factory=set)
     checks: int = 0
     menus_seen: set[str] = field(default_factory=set)
+    seen: set[object] = field(default_factory=set)  # panels and forms checked
     axe_seconds: float = 0.0
 
     def check(self, state: str = "") -> None:
@@ -190,6 +191,12 @@ class Crawl:
         self.a11y.check(self.page, f"[{self.role}] {state}")
         self.axe_seconds += time.monotonic() - t
         self.checks += 1
+
+    def endpoint(self, path: str, method: str) -> str:
+        try:
+            return self.app.url_map.bind("localhost").match(path, method=method)[0]
+        except HTTPException:
+            return path
 
     def match(self, url: str) -> tuple[str, str] | None:
         """(endpoint, signature) of a same-origin GET link, or None."""
@@ -240,8 +247,10 @@ class Crawl:
         summaries = self.page.locator("details > summary")
         for i in range(summaries.count()):
             summary = summaries.nth(i)
-            if not summary.is_visible():
-                continue
+            key = (self.page.url.split("?")[0], summary.inner_text())
+            if key in self.seen or not summary.is_visible():
+                continue  # the same panel on each row of a list (a visit to plan): once
+            self.seen.add(key)
             summary.click()
             details = summary.locator("xpath=..")
             expect(details).to_have_attribute("open", "")
@@ -274,19 +283,25 @@ class Crawl:
         count = self.page.locator("form").count()
         for i in range(count):
             form = self.page.locator("form").nth(i)
-            kind = form.evaluate(
+            kind, action, names = form.evaluate(
                 """(form) => {
-                    const action = new URL(form.action, location.href).pathname;
-                    if (action === '/language' || form.hasAttribute('data-logout')) return 'skip';
+                    const action = new URL(form.getAttribute('hx-post') || form.action,
+                                           location.href).pathname;
                     const fields = [...form.elements].filter((e) =>
                         !['hidden', 'submit', 'button'].includes(e.type) && !e.disabled);
+                    const names = fields.map((e) => e.name).join(' ');
+                    if (action === '/language' || form.hasAttribute('data-logout'))
+                        return ['skip', action, names];
                     const post = (form.getAttribute('hx-post') || form.method === 'post');
-                    if (!post) return fields.length ? 'get' : 'skip';
-                    return fields.some((e) => e.required) ? 'post' : 'skip';
+                    if (!post) return [fields.length ? 'get' : 'skip', action, names];
+                    return [fields.some((e) => e.required) ? 'post' : 'skip', action, names];
                 }"""
             )
-            if kind == "skip":
+            # The same form on each row of a list (assign a visit): once.
+            key = (self.endpoint(action, "GET" if kind == "get" else "POST"), names)
+            if kind == "skip" or key in self.seen:
                 continue
+            self.seen.add(key)
             script = """(form) => {
                     for (let d = form.closest('details'); d; d = d.parentElement.closest('details'))
                         d.open = true;
@@ -314,8 +329,8 @@ class Crawl:
 
     def states_of(self, url: str) -> None:
         self.menus()
-        self.panels()
         if self.states:
+            self.panels()
             self.more()
             self.offline()
             self.forms(url)
@@ -323,42 +338,55 @@ class Crawl:
     # --- the crawl -------------------------------------------------------------------
 
     def run(self, start_urls: list[str], wanted: set[str]) -> None:
-        """Breadth first; each kind of page once with its states. If a wanted page is still
-        unreached, other instances of pages seen (another appointment, thread) are opened
-        until it is found or none is left."""
+        """Breadth first; each kind of page once, with its states. A wanted page no link led
+        to is then built from the ids seen (the full page of an htmx panel); if one is still
+        unreached, other instances of pages seen (another appointment) are opened, at most
+        SPARE_LIMIT, until it is found."""
         queue = list(start_urls)
         spare: list[str] = []
         opened: set[str] = set()
-        while queue or (spare and wanted - self.endpoints):
-            url = queue.pop(0) if queue else spare.pop(0)
+        filled = False
+        while True:
+            if not queue:
+                missing = wanted - self.endpoints
+                if not missing:
+                    return
+                if not filled:
+                    filled = True
+                    queue = self.fill(missing)
+                    continue
+                if not spare or len(opened) - len(self.visited) >= SPARE_LIMIT:
+                    return
+                url = spare.pop(0)
+                if url not in opened:
+                    opened.add(url)
+                    self.open(url)  # its states were checked on the first of its kind
+                    self.follow(queue, spare, opened)
+                continue
+            url = queue.pop(0)
             found = self.match(url)
             if found is None or url in opened:
                 continue
             endpoint, signature = found
             if signature in self.visited:
-                if queue:
-                    spare.append(url)
-                    continue
-                if len(opened) > SPARE_LIMIT + len(self.visited):
-                    break
-                opened.add(url)
-                self.open(url)
-            else:
-                opened.add(url)
-                self.visited[signature] = url
-                self.open(url)
-                self.endpoints.add(endpoint)
+                if self.app.url_map._rules_by_endpoint[endpoint][0].arguments:
+                    spare.append(url)  # another thread, appointment: maybe other pages
+                continue
+            opened.add(url)
+            self.visited[signature] = url
+            self.open(url)
+            self.endpoints.add(endpoint)
             links = self.links()
-            if self.visited.get(signature) == url:
-                self.states_of(url)
-            for link in links:
-                found = self.match(link)
-                if found and link not in opened and self._may_open(found[0]):
-                    if found[1] in self.visited:
-                        if self.app.url_map._rules_by_endpoint[found[0]][0].arguments:
-                            spare.append(link)  # another thread, appointment: maybe
-                    else:
-                        queue.append(link)
+            self.states_of(url)
+            self.follow(queue, spare, opened, links)
+
+    def follow(
+        self, queue: list[str], spare: list[str], opened: set[str], links: list[str] | None = None
+    ) -> None:
+        for link in self.links() if links is None else links:
+            found = self.match(link)
+            if found and link not in opened and self._may_open(found[0]):
+                queue.append(link)
 
     def fill(self, endpoints: set[str]) -> list[str]:
         """URLs of routes no link led to (the full-page form of an htmx panel), with the
@@ -433,7 +461,6 @@ def test_every_page_and_state_passes_axe(
             if rule.endpoint in expected and not rule.arguments
         ]
         crawl.run(start, expected)
-        crawl.run(crawl.fill(expected - crawl.endpoints), expected)
         for path, status in ERROR_PAGES.get(role, []):
             response = page.goto(path)
             assert response is not None and response.status == status, path
