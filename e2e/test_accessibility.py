@@ -115,8 +115,13 @@ ERROR_PAGES = {
     "kari": [("/messages/999999999", 404), ("/staff/", 403)],
     "siri": [("/staff/threads/999999999", 404), ("/messages", 403)],
 }
-# Who's the language switch button in each language.
-LANGUAGES = {"nb": "Bokmål", "nn": "Nynorsk", "en": "English"}
+# States a crawl must have checked, so a changed page cannot drop them unnoticed.
+MUST_SEE = {
+    ("ola-for-kari", "nb"): {"menu person-menu open"},
+    **{(who, "phone", "nb"): {"menu more-menu open"} for who in ("siri", "jonas", "anne")},
+    **{(who, "nb"): {"offline", "panel"} for who in ("siri", "jonas", "anne")},
+    ("kari", "nb"): {"form submitted empty: errors"},
+}
 # Different query values (view=week, view=month) are different pages; ids, dates and
 # cursors are not.
 WORD = re.compile(r"^[a-z_]+$")
@@ -184,9 +189,11 @@ class Crawl:
     checks: int = 0
     menus_seen: set[str] = field(default_factory=set)
     seen: set[object] = field(default_factory=set)  # panels and forms checked
+    states_seen: set[str] = field(default_factory=set)
     axe_seconds: float = 0.0
 
     def check(self, state: str = "") -> None:
+        self.states_seen.add(state.split(" (")[0].split(" '")[0])
         t = time.monotonic()
         self.a11y.check(self.page, f"[{self.role}] {state}")
         self.axe_seconds += time.monotonic() - t
@@ -238,7 +245,7 @@ class Crawl:
             menu = self.page.locator(f"#{button.get_attribute('popovertarget')}")
             expect(menu).to_be_visible()
             expect(button).to_have_attribute("aria-expanded", "true")
-            self.check(f"menu {button.get_attribute('popovertarget')} open")
+            self.check(f"menu {name} open")
             self.page.keyboard.press("Escape")
             expect(menu).to_be_hidden()
 
@@ -322,9 +329,9 @@ class Crawl:
                     form.evaluate(script)
             if kind == "post":
                 expect(self.page.locator(SUBMITTED_ERROR).first).to_be_visible()
-                self.check(f"form {i} submitted empty: errors")
+                self.check(f"form submitted empty: errors ({action})")
             else:
-                self.check(f"form {i} submitted empty")
+                self.check(f"form submitted empty ({action})")
             self.page.goto(url)
 
     def states_of(self, url: str) -> None:
@@ -468,6 +475,12 @@ def test_every_page_and_state_passes_axe(
         if lang != "nb":
             _switch_language(page, "nb")  # a resident's choice is saved: leave it as it was
     missing = expected - crawl.endpoints
+    assert not missing, f"[{role}] pages the crawl could not reach: {sorted(missing)}"
+    must = {*MUST_SEE.get((role, lang), ()), *MUST_SEE.get((role, width, lang), ())}
+    assert must <= crawl.states_seen, f"[{role}] states not reached: {must - crawl.states_seen}"
+    assert any("('view', 'month')" in signature for signature in crawl.visited) or (
+        not _may_open("citizen.appointments", ROLES[role].table_role)
+    ), "the month calendar"
     assert not missing, f"[{role}] pages the crawl could not reach: {sorted(missing)}"
     unchecked = a11y.unchecked()
     assert not unchecked, f"pages visited without an axe-core check: {unchecked}"
