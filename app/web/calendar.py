@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from app.models import AppointmentStatus
 from app.selectors.appointments import AppointmentView
 
 
@@ -15,6 +16,14 @@ class Day:
     date: date
     items: list[AppointmentView] = field(default_factory=list)
     in_month: bool = True
+
+    @property
+    def status_counts(self) -> list[tuple[AppointmentStatus, int]]:
+        """How many appointments of each status, in the order their marks are drawn."""
+        counts: dict[AppointmentStatus, int] = {}
+        for item in self.items:
+            counts[item.status] = counts.get(item.status, 0) + 1
+        return list(counts.items())
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.clock import OSLO, local_to_utc, oslo_today, utcnow
@@ -316,7 +317,52 @@ def test_the_month_grid_has_a_cell_per_day_with_a_count(client, db, login, world
     login.resident(world.resident)
     html = client.get("/appointments?view=month&date=2026-12-10").get_data(as_text=True)
     assert "desember 2026" in html
-    assert re.search(r'aria-label="torsdag 10\. desember: 1 timeavtale"', html)
+    assert re.search(r'aria-label="torsdag 10\. desember: 1 timeavtale \(1 Planlagt\)"', html)
+    assert re.search(r'aria-label="fredag 11\. desember: 0 timeavtaler"', html)
+
+
+MONTH_TEXT = {
+    # language: (the cell's name, the legend's title, the legend's status names)
+    "nb": (
+        "tirsdag 2. mars 2027: 3 timeavtaler (2 Tildelt, 1 Planlagt)",
+        "Tegnforklaring",
+        ["Planlagt", "Tildelt", "Utført", "Avlyst"],
+    ),
+    "nn": (
+        "tysdag 2. mars 2027: 3 timeavtalar (2 Tildelt, 1 Planlagt)",
+        "Teiknforklaring",
+        ["Planlagt", "Tildelt", "Utført", "Avlyst"],
+    ),
+    "en": (
+        "Tuesday 2 March 2027: 3 appointments (2 Assigned, 1 Planned)",
+        "What the marks mean",
+        ["Planned", "Assigned", "Completed", "Cancelled"],
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(MONTH_TEXT))
+def test_a_month_cell_says_what_it_holds_and_the_legend_names_the_marks(
+    lang, client, db, login, world
+):
+    """Status is never by colour alone: the cell's name counts each status, in the order
+    of its marks, and a visible legend names every mark (QUALITY.md R7)."""
+    tuesday = date(2027, 3, 2)
+    visit(db, world, tuesday, AppointmentStatus.ASSIGNED, start=time(8))
+    visit(db, world, tuesday, AppointmentStatus.PLANNED, start=time(12))
+    visit(db, world, tuesday, AppointmentStatus.ASSIGNED, start=time(16))
+    login.resident(world.resident)
+    with client.session_transaction() as flask_session:
+        flask_session["lang"] = lang
+    html = client.get("/appointments?view=month&date=2027-03-02").get_data(as_text=True)
+    cell, title, names = MONTH_TEXT[lang]
+    assert f'aria-label="{cell}"' in html
+    marks = re.search(r'aria-label="[^"]*2027[^"]*\(2[^"]*"[^>]*>(.*?)</a>', html, re.S).group(1)
+    assert re.findall(r'class="mark mark-(\w+)"', marks) == ["assigned", "planned", "assigned"]
+    legend = re.search(r'<div class="month-legend">(.*?)</div>', html, re.S).group(1)
+    assert f'id="month-legend-title">{title}</h3>' in legend
+    items = re.findall(r'class="mark mark-(\w+)" aria-hidden="true"></span> ([^<]+)</li>', legend)
+    assert items == list(zip(["planned", "assigned", "completed", "cancelled"], names, strict=True))
 
 
 def test_list_pages_by_keyset(client, db, login, world):

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 
 from app.clock import OSLO, oslo_today, utcnow
 from app.extensions import db, login_manager
-from app.models import CancellationKind, Thread
+from app.models import AppointmentStatus, CancellationKind, Thread
 from app.security import access
 from app.security.access import Scope
 from app.selectors import appointments as appointment_reads
@@ -207,6 +207,7 @@ def appointments() -> Response:
             db.session, rep.subject.id, grid.first, grid.last, now
         )
         context["grid"] = calendar.fill(grid, items)
+        context["legend"] = list(AppointmentStatus)
         context["selected"] = [v for v in items if v.day == day]
         context["previous"] = calendar.add_months(day, -1)
         context["following"] = calendar.add_months(day, 1)
