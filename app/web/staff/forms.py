@@ -229,3 +229,19 @@ class EndSeriesForm(Form):
 
 class RegisterVisitForm(Form):
     idempotency_key = submission_key_field()
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class PasskeyNameForm(Form):
+    name = StringField(
+        _l("Name of the passkey"),
+        validators=[
+            DataRequired(_l("Give the passkey a name, for example the phone it is on.")),
+            Length(max=100, message=_l("The name can be at most 100 characters.")),
+        ],
+        filters=[_strip],
+        render_kw={"autocomplete": "off", "maxlength": 100},
+    )
