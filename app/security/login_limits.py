@@ -134,6 +134,16 @@ def passkey_attempt() -> PasswordAttempt:
     return PasswordAttempt((f"address:{client_address()}",), ())
 
 
+def passkey_start(session: Session, now: datetime) -> None:
+    """A passkey log-in begins (a challenge is stored): LoginBlocked if the address is blocked
+    for failures or has begun too many lately (the residents' start limit); else counted."""
+    key = f"passkey-start:{client_address()}"
+    check(session, (*passkey_attempt().keys, key), now)
+    if _enabled():
+        limit = _limit("start")
+        durable_write(session, lambda s: throttle_count(s, key, limit, now=now))
+
+
 def check(session: Session, keys: tuple[str, ...], now: datetime) -> None:
     """Raise LoginBlocked if any key is blocked now."""
     if not _enabled():

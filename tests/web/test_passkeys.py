@@ -170,15 +170,15 @@ def test_an_answer_for_another_rp_id_is_refused(client, db, world, authenticator
     assert response.status_code == 400 and _sessions(db) == []
 
 
-def test_the_rp_id_and_origin_come_from_configuration(app, client, db, world, authenticator):
-    app.config.update(WEBAUTHN_RP_ID="hjemmedialog.example", WEBAUTHN_ORIGIN="https://x.example")
-    try:
-        options = passkey_options(client)
-        assert options["rpId"] == "hjemmedialog.example"
-        # The authenticator signs for localhost, as registered: refused under the new settings.
-        assert passkey_login(client, authenticator, options).status_code == 400
-    finally:
-        app.config.update(WEBAUTHN_RP_ID=None, WEBAUTHN_ORIGIN=None)
+def test_the_rp_id_and_origin_come_from_configuration(
+    app, client, db, world, authenticator, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WEBAUTHN_RP_ID", "hjemmedialog.example")
+    monkeypatch.setitem(app.config, "WEBAUTHN_ORIGIN", "https://hjemmedialog.example")
+    options = passkey_options(client)
+    assert options["rpId"] == "hjemmedialog.example"
+    # The authenticator signs for localhost, as registered: refused under the new settings.
+    assert passkey_login(client, authenticator, options).status_code == 400
 
 
 def test_a_counter_that_does_not_increase_is_refused_as_a_clone(
@@ -224,19 +224,46 @@ def test_an_unknown_passkey_is_refused(client, db, world):
     assert passkey_login(client, stranger).status_code == 400
 
 
-def test_failed_passkeys_count_against_the_address(app, client, db, world, authenticator):
-    app.config["LOGIN_MAX_FAILURES"] = 2
-    try:
-        for _ in range(2):
-            assert (
-                passkey_login(client, authenticator, origin="http://x.example").status_code == 400
-            )
-        blocked = _post_json(client, "/staff/login/passkey/options")
-        assert blocked.status_code == 429 and "Retry-After" in blocked.headers
-        # The password from the same address is blocked too (the same throttle).
-        assert staff_login(client, world.employee.username).status_code == 429
-    finally:
-        app.config["LOGIN_MAX_FAILURES"] = 10
+def test_failed_passkeys_count_against_the_address(
+    app, client, db, world, authenticator, monkeypatch
+):
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 2)
+    for _ in range(2):
+        refused = passkey_login(client, authenticator, origin="http://x.example")
+        assert refused.status_code == 400
+    blocked = _post_json(client, "/staff/login/passkey/options")
+    assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+    assert _post_json(client, "/staff/login/passkey", {"credential": {}}).status_code == 429
+    # The password from the same address is blocked too (the same throttle).
+    assert staff_login(client, world.employee.username).status_code == 429
+
+
+def test_challenges_are_limited_per_address(app, client, db, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_START_LIMIT", 2)
+    for _ in range(2):
+        passkey_options(client)
+    assert _post_json(client, "/staff/login/passkey/options").status_code == 429
+    assert db.scalar(sa.select(sa.func.count()).select_from(PasskeyChallenge)) == 2
+
+
+def test_a_registration_challenge_is_used_once(client, db, world):
+    staff_login(client, world.coordinator.username)
+    options = _post_json(client, "/staff/passkeys/options").get_json()
+    first = SoftAuthenticator().create(options)
+    body = {"name": "Telefon", "credential": first}
+    assert _post_json(client, "/staff/passkeys", body).status_code == 200
+    second = {"name": "Nettbrett", "credential": SoftAuthenticator().create(options)}
+    assert _post_json(client, "/staff/passkeys", second).status_code == 400
+    assert [p.name for p in db.scalars(sa.select(PasskeyCredential))] == ["Telefon"]
+
+
+def test_a_registration_challenge_is_the_staff_members_own(client, db, world):
+    staff_login(client, world.coordinator.username)
+    options = _post_json(client, "/staff/passkeys/options").get_json()
+    log_out(client)
+    staff_login(client, world.employee.username)
+    body = {"name": "Telefon", "credential": SoftAuthenticator().create(options)}
+    assert _post_json(client, "/staff/passkeys", body).status_code == 400
 
 
 def test_the_log_in_page_offers_the_passkey_button(client, db):

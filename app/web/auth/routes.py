@@ -314,10 +314,10 @@ def _passkey_blocked(blocked: login_limits.LoginBlocked) -> Response:
 
 @bp.post("/staff/login/passkey/options")
 def passkey_options() -> Response:
-    """A fresh challenge for navigator.credentials.get (JSON)."""
+    """A fresh challenge for navigator.credentials.get (JSON); limited per address."""
     now = utcnow()
     try:
-        login_limits.check(db.session, login_limits.passkey_attempt().keys, now)
+        login_limits.passkey_start(db.session, now)
     except login_limits.LoginBlocked as blocked:
         return _passkey_blocked(blocked)
     options = passkeys.authentication_options(db.session, now)
