@@ -140,6 +140,18 @@ def test_log_in_with_the_passkey_alone(client, db, world, authenticator):
     assert passkey.sign_count == 1 and passkey.last_used_at is not None
 
 
+def test_after_a_passkey_the_page_asked_for_opens_but_never_another_site(
+    client, db, world, authenticator
+):
+    asked_and_landing = (("/staff/recipients", "/staff/recipients"), ("//evil.example", "/staff/"))
+    for asked, landing in asked_and_landing:
+        credential = authenticator.get(passkey_options(client))
+        body = {"credential": credential, "next": asked}
+        response = _post_json(client, "/staff/login/passkey", body)
+        assert response.get_json() == {"redirect": landing}
+        log_out(client)
+
+
 def test_several_units_means_choosing_one_after_a_passkey_too(client, db, world):
     device = SoftAuthenticator()
     staff_login(client, world.leader.username)
