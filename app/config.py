@@ -107,6 +107,10 @@ class Config:
         # Proxies in front of the app that set X-Forwarded-For/-Proto/-Host (0: none).
         self.PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
 
+        # Staff passkeys (WebAuthn): unset, both come from the request's (trusted) host.
+        self.WEBAUTHN_RP_ID = _env("WEBAUTHN_RP_ID")
+        self.WEBAUTHN_ORIGIN = _env("WEBAUTHN_ORIGIN")
+
         # Population register: synthetic numbers (month + 80) only where allowed.
         self.ALLOW_SYNTHETIC_FNR = _flag("ALLOW_SYNTHETIC_FNR", dev)
 

@@ -11,7 +11,13 @@ from app.models.appointments import (
     VisitRegistration,
 )
 from app.models.audit import UsageAction, UsageLogEntry
-from app.models.auth import DevIdpGrant, LoginSession, LoginThrottle, PasskeyCredential
+from app.models.auth import (
+    DevIdpGrant,
+    LoginSession,
+    LoginThrottle,
+    PasskeyChallenge,
+    PasskeyCredential,
+)
 from app.models.base import Base
 from app.models.fullmakt import (
     APPOINTMENTS_AND_PROVIDERS,
@@ -74,6 +80,7 @@ __all__ = [
     "NoticeLevel",
     "NoticeStatus",
     "PassOnMethod",
+    "PasskeyChallenge",
     "PasskeyCredential",
     "Person",
     "RelationKind",

@@ -73,6 +73,23 @@ class PasskeyCredential(IdMixin, Base):
     )
 
 
+class PasskeyChallenge(IdMixin, Base):
+    """A WebAuthn challenge the server issued: used once, and only until it expires.
+
+    Only a digest of the challenge is kept; the answer carries the challenge itself.
+    """
+
+    __tablename__ = "passkey_challenge"
+
+    challenge_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(sa.String(20))  # register, login
+    # Registration: whose passkey it will be; log-in: nobody yet (discoverable credential).
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+
+
 class DevIdpGrant(IdMixin, Base):
     """An authorization code issued by the test identity provider; used once."""
 

@@ -36,6 +36,10 @@ class StaffAccount(IdMixin, Base):
     # The staff member's own entry in the population register, when known: nobody registers
     # or approves a fullmakt in which they are the grantor or the grantee.
     person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    # WebAuthn user handle: random, given with the first passkey, never shown.
+    passkey_user_handle: Mapped[bytes | None] = mapped_column(
+        sa.LargeBinary(64), unique=True, index=True
+    )
 
     municipality: Mapped[Municipality] = relationship(lazy="raise_on_sql")
     roles: Mapped[list[StaffRole]] = relationship(

@@ -4,7 +4,8 @@ Staff passwords: failures are counted per address and per account, and each bloc
 twice as long as the one before (back-off). A browser where the account has logged in
 before carries a signed "known device" cookie; its attempts are counted for that device
 alone, so an attacker who blocks an address or an account does not block the nurse on her
-own handheld (OWASP's device cookies). Residents' log-in starts and failed callbacks are
+own handheld (OWASP's device cookies). A failed passkey names no account: it counts
+against the address, with the same limit. Residents' log-in starts and failed callbacks are
 limited per address. The counts are in the database (`app.services.throttle`).
 """
 
@@ -126,6 +127,21 @@ def password_attempt(username: str) -> PasswordAttempt:
         return PasswordAttempt(keys, keys)
     account = f"account:{username}"
     return PasswordAttempt((f"address:{client_address()}", account), (account,))
+
+
+def passkey_attempt() -> PasswordAttempt:
+    """A passkey log-in names no account: failures count against the address alone."""
+    return PasswordAttempt((f"address:{client_address()}",), ())
+
+
+def passkey_start(session: Session, now: datetime) -> None:
+    """A passkey log-in begins (a challenge is stored): LoginBlocked if the address is blocked
+    for failures or has begun too many lately (the residents' start limit); else counted."""
+    key = f"passkey-start:{client_address()}"
+    check(session, (*passkey_attempt().keys, key), now)
+    if _enabled():
+        limit = _limit("start")
+        durable_write(session, lambda s: throttle_count(s, key, limit, now=now))
 
 
 def check(session: Session, keys: tuple[str, ...], now: datetime) -> None:

@@ -27,6 +27,7 @@ from app.models import (
     Fullmakt,
     FullmaktKind,
     Message,
+    PasskeyCredential,
     StaffRoleKind,
 )
 from app.services import appointments as appointment_service
@@ -189,6 +190,28 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ("auth.staff_login", "POST"): (
         post("/staff/login", username="nobody", password="wrong"),
         everyone(422),
+    ),
+    # Passkeys: a challenge for anyone; an answer that is not JSON (no script) gets a page
+    # that explains what is needed.
+    ("auth.passkey_options", "POST"): (post("/staff/login/passkey/options"), everyone(200)),
+    ("auth.passkey_login", "POST"): (post("/staff/login/passkey"), everyone(400)),
+    # Passnøkler: one's own, for every staff member, with or without a unit.
+    ("staff.passkey_list", "GET"): (
+        get("/staff/passkeys"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=200),
+    ),
+    ("staff.passkey_options", "POST"): (
+        post("/staff/passkeys/options"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=200),
+    ),
+    ("staff.passkey_add", "POST"): (
+        post("/staff/passkeys", name="Telefon"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=400),
+    ),
+    # The scene's passkey is the coordinator's: nobody else finds it.
+    ("staff.passkey_remove", "POST"): (
+        post("/staff/passkeys/{passkey}/remove"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=404, staff_of_unit=303),
     ),
     ("auth.language", "POST"): (post("/language", lang="en", next="/"), everyone(303)),
     ("citizen.messages", "GET"): (get("/messages"), RESIDENT_PAGE),
@@ -658,6 +681,16 @@ def build_scene(db: Session, world: factories.World) -> Scene:
         pending=True,
     )
     failed_notice = factories.failed_notice(db, world)
+    passkey = PasskeyCredential(
+        staff_id=world.coordinator.id,
+        credential_id=b"scene-passkey",
+        public_key=b"not-a-key",
+        sign_count=0,
+        name="Jobbtelefon",
+        created_at=utcnow(),
+    )
+    db.add(passkey)
+    db.flush()
     return Scene(
         world,
         {
@@ -678,6 +711,7 @@ def build_scene(db: Session, world: factories.World) -> Scene:
             "resident_fnr": world.resident.fodselsnummer,
             "proxy_fnr": world.proxy.fodselsnummer,
             "failed_notice": failed_notice.id,
+            "passkey": passkey.id,
         },
     )
 

@@ -21,6 +21,12 @@ class StaffLoginForm(Form):
     next = HiddenField()
 
 
+class PasskeyLoginForm(Form):
+    """The passkey button: the script does the work; without it, the page explains."""
+
+    next = HiddenField()
+
+
 class ConsentForm(Form):
     accept = BooleanField(
         _l("I accept the terms of use and consent to dialog services and personal health archive"),

@@ -22,8 +22,8 @@ from werkzeug.wrappers import Response
 
 from app.clock import utcnow
 from app.extensions import csrf, db
-from app.models import UsageAction
-from app.security import login_limits, oidc
+from app.models import StaffAccount, UsageAction
+from app.security import login_limits, oidc, passkeys
 from app.security.login import begin_login, end_login
 from app.selectors.people import person_by_fodselsnummer
 from app.services.audit import usage_log_add
@@ -32,7 +32,8 @@ from app.services.people import contact_language_set
 from app.services.register import InvalidFodselsnummer, fodselsnummer_validate
 from app.services.sessions import EndReason, ProviderSession, sessions_end_by_provider
 from app.services.staff_auth import staff_authenticate
-from app.web.auth.forms import ConsentForm, LanguageForm, StaffLoginForm
+from app.web.auth.forms import ConsentForm, LanguageForm, PasskeyLoginForm, StaffLoginForm
+from app.web.edge import takes_json
 from app.web.headers import allow_framing_by, remember_form_target
 from app.web.htmx import render
 from app.web.utils import safe_next
@@ -255,23 +256,110 @@ def staff_login() -> Response:
         staff = staff_authenticate(db.session, username=username, password=form.password.data)
         if staff is not None:
             login_limits.succeeded(db.session, attempt, now)
-            unit_ids = sorted({r.unit_id for r in staff.roles if r.unit_id is not None})
-            begin_login(
-                staff=staff,
-                auth_method="password",
-                active_unit_id=unit_ids[0] if len(unit_ids) == 1 else None,
-            )
-            if len(unit_ids) > 1:
-                response = redirect(url_for("staff.choose_unit"), code=303)
-            else:
-                default = staff_home() if unit_ids else url_for("admin.index")
-                response = redirect(safe_next(form.next.data, default), code=303)
+            response = redirect(_staff_logged_in(staff, "password", form.next.data), code=303)
             login_limits.remember_device(response, username)
             return response
         login_limits.failed(db.session, attempt, now)
         error = _("The username or password is wrong.")
-    status = 422 if form.is_submitted() else 200
-    return render("auth/staff_login.html", form=form, error=error, status=status)
+    return _staff_login_page(form, error=error, status=422 if form.is_submitted() else 200)
+
+
+def _staff_login_page(
+    form: StaffLoginForm, *, error: str | None = None, passkey_error: str | None = None, status: int
+) -> Response:
+    return render(
+        "auth/staff_login.html",
+        form=form,
+        passkey_form=PasskeyLoginForm(formdata=None, next=form.next.data),
+        error=error,
+        passkey_error=passkey_error,
+        status=status,
+    )
+
+
+def _staff_logged_in(staff: StaffAccount, auth_method: str, next_url: str | None) -> str:
+    """Start the staff member's session; where to go next (the unit choice if several)."""
+    unit_ids = sorted({r.unit_id for r in staff.roles if r.unit_id is not None})
+    begin_login(
+        staff=staff,
+        auth_method=auth_method,
+        active_unit_id=unit_ids[0] if len(unit_ids) == 1 else None,
+    )
+    if len(unit_ids) > 1:
+        return url_for("staff.choose_unit")
+    return safe_next(next_url, staff_home() if unit_ids else url_for("admin.index"))
+
+
+# --- passkeys: no username, the authenticator knows whose passkey it is ------------------------
+
+PASSKEY_REFUSED = _l(
+    "The passkey was not accepted. Try again, or log in with username and password."
+)
+PASSKEY_NEEDS_BROWSER = _l(
+    "Log-in with a passkey needs a browser with passkeys and JavaScript. "
+    "Log in with username and password instead."
+)
+
+
+def _passkey_blocked(blocked: login_limits.LoginBlocked) -> Response:
+    minutes = -(-blocked.retry_after // 60)
+    response = jsonify(
+        error="blocked",
+        message=_("Too many failed log-ins. Try again in %(minutes)s minutes.", minutes=minutes),
+    )
+    response.status_code = 429
+    response.headers["Retry-After"] = str(blocked.retry_after)
+    return response
+
+
+@bp.post("/staff/login/passkey/options")
+def passkey_options() -> Response:
+    """A fresh challenge for navigator.credentials.get (JSON); limited per address."""
+    now = utcnow()
+    try:
+        login_limits.passkey_start(db.session, now)
+    except login_limits.LoginBlocked as blocked:
+        return _passkey_blocked(blocked)
+    options = passkeys.authentication_options(db.session, now)
+    return Response(options, mimetype="application/json")
+
+
+@bp.post("/staff/login/passkey")
+@takes_json
+def passkey_login() -> Response:
+    """The authenticator's answer (JSON); failures count against the address, like passwords.
+
+    Without JavaScript the button posts a plain form here: the page explains what is needed.
+    """
+    if not request.is_json:
+        form = PasskeyLoginForm()
+        return _staff_login_page(
+            StaffLoginForm(formdata=None, next=form.next.data or ""),
+            passkey_error=str(PASSKEY_NEEDS_BROWSER),
+            status=400,
+        )
+    now = utcnow()
+    attempt = login_limits.passkey_attempt()
+    try:
+        login_limits.check(db.session, attempt.keys, now)
+    except login_limits.LoginBlocked as blocked:
+        return _passkey_blocked(blocked)
+    body = request.get_json(silent=True)
+    credential = body.get("credential") if isinstance(body, dict) else None
+    next_url = body.get("next") if isinstance(body, dict) else None
+    try:
+        if not isinstance(credential, dict):
+            raise passkeys.PasskeyRefused("unreadable")
+        staff = passkeys.authenticate(db.session, credential, now)
+    except passkeys.PasskeyRefused:
+        login_limits.failed(db.session, attempt, now)
+        response = jsonify(error="refused", message=str(PASSKEY_REFUSED))
+        response.status_code = 400
+        return response
+    target = _staff_logged_in(staff, "passkey", next_url if isinstance(next_url, str) else None)
+    response = jsonify(redirect=target)
+    login_limits.remember_device(response, staff.username)
+    return response
 
 
 @bp.post("/language")

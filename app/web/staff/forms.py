@@ -268,3 +268,19 @@ class ThreadFilterForm(Form):
         ],
         render_kw={"maxlength": SEARCH_MAX, "type": "search"},
     )
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class PasskeyNameForm(Form):
+    name = StringField(
+        _l("Name of the passkey"),
+        validators=[
+            DataRequired(_l("Give the passkey a name, for example the phone it is on.")),
+            Length(max=100, message=_l("The name can be at most 100 characters.")),
+        ],
+        filters=[_strip],
+        render_kw={"autocomplete": "off", "maxlength": 100},
+    )

@@ -47,7 +47,14 @@ from app.workdays import add_working_days
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-UNIT_FREE_ENDPOINTS = {"staff.choose_unit"}
+# Pages of one's own, open also without a unit (the administrator has none).
+UNIT_FREE_ENDPOINTS = {
+    "staff.choose_unit",
+    "staff.passkey_list",
+    "staff.passkey_options",
+    "staff.passkey_add",
+    "staff.passkey_remove",
+}
 
 WELCOME_SUBJECT = _l("Welcome to digital dialog")
 WELCOME_BODY = _l(
@@ -557,7 +564,8 @@ def notice_retry(notice_id: int) -> Response:
     return redirect(url_for("staff.failed_notices"), code=303)
 
 
-# The appointment views and the leader's fullmakt approvals live in their own modules on the
-# same blueprint.
+# The appointment views, the leader's fullmakt approvals and the passkeys live in their own
+# modules on the same blueprint.
 from app.web.staff import appointments as _appointments  # noqa: E402, F401
 from app.web.staff import fullmakt as _fullmakt  # noqa: E402, F401
+from app.web.staff import passkeys as _passkeys  # noqa: E402, F401
