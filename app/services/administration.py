@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.models import AdminChange, Municipality, Service, Unit
 from app.security import access
 from app.security.actor import Actor
+from app.text import is_blank, without_bidi_controls
 
 REPLY_DEADLINE_MIN = 1
 REPLY_DEADLINE_MAX = 10
@@ -26,6 +27,13 @@ class AdminRefused(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+def _line(value: str | None) -> str | None:
+    """One line as stored: no reordering characters, runs of spaces as one; None when it
+    shows nothing (empty, or only invisible characters)."""
+    text = " ".join(without_bidi_controls(value or "").split())
+    return None if is_blank(text) else text
 
 
 def _text(value: object) -> str | None:
@@ -149,8 +157,8 @@ def municipality_update(
     access.require_municipal_admin(actor)
     if not REPLY_DEADLINE_MIN <= reply_deadline_working_days <= REPLY_DEADLINE_MAX:
         raise AdminRefused("reply_deadline")
-    sender = " ".join((notice_sender_name or "").split())
-    if not sender or len(sender) > SENDER_NAME_MAX:
+    sender = _line(notice_sender_name)
+    if sender is None or len(sender) > SENDER_NAME_MAX:
         raise AdminRefused("sender_name")
     municipality = session.get(Municipality, actor.staff.municipality_id)
     return _apply(
@@ -184,7 +192,7 @@ def unit_update(
         ("address", address),
         ("opening_hours", opening_hours),
     ):
-        cleaned = " ".join((value or "").split()) or None
+        cleaned = _line(value)
         if cleaned is not None and len(cleaned) > UNIT_FIELDS[field]:
             raise AdminRefused(field)
         if cleaned is not None and field == "phone":

@@ -241,6 +241,7 @@ def test_a_leader_reads_the_changes_that_concern_their_units(client, app, db, lo
     assert "Praktisk vei 2" in page and "fra 1 til 3" in page
     assert "Fysio vei 3" not in page  # a unit the leader does not lead
     assert client.get("/admin/").status_code == 403  # the rest of Administrasjon is not theirs
+    assert 'href="/admin/changes"' in client.get("/staff/").get_data(as_text=True)  # in the menu
 
 
 def test_staff_who_are_not_leaders_do_not_read_the_trail(client, db, login, world):
@@ -269,3 +270,21 @@ def test_the_trail_is_append_only(app, db, world):
     change.after = "forfalsket"
     with pytest.raises(AppendOnlyError):
         db.flush()
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200b", "   ", "\u2066\u2069"])
+def test_a_sender_name_that_shows_nothing_is_refused(app, db, world, name):
+    admin = _admin(app, db, world)
+    refused = _post(
+        admin, "/admin/settings", reply_deadline_working_days="1", notice_sender_name=name
+    )
+    assert refused.status_code == 422
+    assert "Skriv avsendernavnet" in refused.get_data(as_text=True)
+    assert _changes(db) == []
+
+
+def test_bidi_controls_are_removed_from_unit_details(app, db, world):
+    admin = _admin(app, db, world)
+    _post(admin, f"/admin/units/{world.unit.id}", address="Torget\u202e 1", opening_hours="\u200b")
+    db.expire_all()
+    assert world.unit.address == "Torget 1" and world.unit.opening_hours is None
