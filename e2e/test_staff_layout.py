@@ -1,6 +1,6 @@
 """The staff side on a phone (issue 10), measured by bounding boxes in Chromium.
 
-Nothing is cut off or scrolls sideways at 320 px (the admin tables included); the
+Nothing is cut off or scrolls sideways at 320 px (the admin tables and forms included); the
 navigation is one row at 390 px and 320 px, with "Mine besøk i dag" on one line; the thread
 page keeps its actions collapsed; and Journalfør, Journalnotat, the actions, the
 navigation and Angre are targets of at least 44 by 44 px.
@@ -70,6 +70,8 @@ def nav_in_one_row(page: Page) -> None:
 def test_staff_and_admin_pages_fit_320_px(browser, server, device):
     thread = server.scalar("SELECT min(id) FROM thread WHERE status <> 'closed'")
     kari = server.scalar("SELECT id FROM person WHERE fodselsnummer = '12833810241'")
+    praktisk = server.scalar("SELECT id FROM service WHERE name = 'Praktisk bistand'")
+    praktisk_unit = server.scalar("SELECT id FROM unit WHERE name = 'Praktisk bistand Andeby'")
     for username, paths in (
         (
             "siri",
@@ -88,7 +90,18 @@ def test_staff_and_admin_pages_fit_320_px(browser, server, device):
                 "/staff/notices",
             ),
         ),
-        ("admin", ("/admin/", "/admin/fullmakter", "/admin/notices")),
+        (
+            "admin",
+            (
+                "/admin/",
+                "/admin/fullmakter",
+                "/admin/notices",
+                "/admin/settings",
+                f"/admin/services/{praktisk}",
+                f"/admin/units/{praktisk_unit}",
+                "/admin/changes",
+            ),
+        ),
     ):
         page = context_page(browser, server, device, 320)
         a11y = A11y()

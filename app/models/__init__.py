@@ -10,7 +10,7 @@ from app.models.appointments import (
     CancellationKind,
     VisitRegistration,
 )
-from app.models.audit import UsageAction, UsageLogEntry
+from app.models.audit import AdminChange, UsageAction, UsageLogEntry
 from app.models.auth import (
     DevIdpGrant,
     LoginSession,
@@ -51,6 +51,7 @@ from app.models.threads import (
 
 __all__ = [
     "APPOINTMENTS_AND_PROVIDERS",
+    "AdminChange",
     "AddressProtection",
     "Appointment",
     "AppointmentSeries",

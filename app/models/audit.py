@@ -76,3 +76,34 @@ class AppendOnlyError(RuntimeError):
 @event.listens_for(UsageLogEntry, "before_delete")
 def _refuse_change(mapper: Any, connection: Any, target: UsageLogEntry) -> None:
     raise AppendOnlyError("the usage log is append-only")
+
+
+class AdminChange(IdMixin, Base):
+    """The audit trail of administrative changes (Endringslogg): one row per changed value,
+    who, what, before and after, when. Append-only like the usage log."""
+
+    __tablename__ = "admin_change"
+
+    at: Mapped[datetime]
+    municipality_id: Mapped[int] = mapped_column(sa.ForeignKey("municipality.id"))
+    actor_staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_account.id"))
+    # What was changed: "municipality", "service" or "unit", and which; a change to a
+    # service or unit names it, so a leader sees the changes that concern their units.
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    object_id: Mapped[int]
+    service_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    object_name: Mapped[str] = mapped_column(sa.String(120))
+    field: Mapped[str] = mapped_column(sa.String(40))
+    before: Mapped[str | None] = mapped_column(sa.String(500))
+    after: Mapped[str | None] = mapped_column(sa.String(500))
+
+    __table_args__ = (sa.Index("ix_admin_change_municipality_at", "municipality_id", "at", "id"),)
+
+    actor_staff: Mapped[StaffAccount] = relationship(lazy="raise_on_sql")
+
+
+@event.listens_for(AdminChange, "before_update")
+@event.listens_for(AdminChange, "before_delete")
+def _refuse_admin_change(mapper: Any, connection: Any, target: AdminChange) -> None:
+    raise AppendOnlyError("the audit trail is append-only")

@@ -276,6 +276,22 @@ def require_municipal_admin(actor: Actor) -> None:
         _deny(actor, "not municipal administrator")
 
 
+def change_log_scope(actor: Actor) -> frozenset[int] | None:
+    """Who reads the audit trail (Endringslogg): the administrator the whole municipality's
+    (None), a leader the changes that concern the units they lead (their ids)."""
+    require_staff(actor)
+    if is_municipal_admin(actor):
+        return None
+    led = frozenset(
+        r.unit_id
+        for r in actor.staff.roles
+        if r.role is StaffRoleKind.LEADER and r.unit_id is not None
+    )
+    if not led:
+        _deny(actor, "neither administrator nor leader")
+    return led
+
+
 def require_staff_administration(actor: Actor, account: StaffAccount) -> None:
     """The municipal administrator manages the staff accounts of their own municipality."""
     require_municipal_admin(actor)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import UsageLogEntry
+from app.models import AdminChange, Unit, UsageLogEntry
 from app.selectors import paging
 
 LOG_PAGE = 30
@@ -105,3 +105,43 @@ def usage_log(
         return paging.Page(lines, None)
     last = runs[-1][-1]
     return paging.Page(lines, paging.encode((last.at, last.id)))
+
+
+# --- the audit trail of administrative changes (Endringslogg) ------------------------------
+
+CHANGE_PAGE = 30
+
+
+def admin_changes(
+    session: Session,
+    municipality_id: int,
+    *,
+    unit_ids: frozenset[int] | None = None,
+    cursor: str | None = None,
+) -> paging.Page[AdminChange]:
+    """Changes in the municipality, newest first; with `unit_ids` (a leader's units) only
+    those that concern them: the units, their services and the municipality's settings."""
+    statement = (
+        sa.select(AdminChange)
+        .where(AdminChange.municipality_id == municipality_id)
+        .options(joinedload(AdminChange.actor_staff))
+        .order_by(AdminChange.at.desc(), AdminChange.id.desc())
+        .limit(CHANGE_PAGE + 1)
+    )
+    if unit_ids is not None:
+        services = sa.select(Unit.service_id).where(Unit.id.in_(unit_ids)).scalar_subquery()
+        statement = statement.where(
+            sa.or_(
+                AdminChange.unit_id.in_(unit_ids),
+                sa.and_(
+                    AdminChange.unit_id.is_(None),
+                    sa.or_(AdminChange.service_id.is_(None), AdminChange.service_id.in_(services)),
+                ),
+            )
+        )
+    position = paging.decode(cursor, LOG_KEY)
+    if position is not None:
+        keys = ((AdminChange.at, True), (AdminChange.id, True))
+        statement = statement.where(paging.after(keys, position))
+    rows = list(session.scalars(statement))
+    return paging.paginate(rows, CHANGE_PAGE, lambda c: (c.at, c.id))

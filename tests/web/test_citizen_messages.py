@@ -40,7 +40,9 @@ def test_compose_offers_only_services_received_and_open(client, db, login, world
     login.resident(world.resident)
     html = client.get("/messages/new").get_data(as_text=True)
     assert "Hjemmesykepleie" in html
-    assert "Fysioterapi" not in html
+    assert f'value="{world.closed_service.id}"' not in html  # not offered
+    closed = html.split('id="closed-services"')[1]  # named, and why, with its phone number
+    assert "Fysioterapi" in closed and "ikke åpne for digitale meldinger" in closed
     assert "Maks" in html or "Høyst" in html  # limits are stated on the form
 
 

@@ -583,6 +583,36 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         get("/admin/"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
     ),
+    # Administrative changes: the administrator only; each writes the audit trail.
+    ("admin.service_edit", "GET"): (
+        get("/admin/services/{service}"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.service_edit", "POST"): (
+        post("/admin/services/{service}", open_for_dialog="y"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.settings", "GET"): (
+        get("/admin/settings"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.settings", "POST"): (
+        post("/admin/settings", reply_deadline_working_days="2", notice_sender_name="Testby"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.unit_edit", "GET"): (
+        get("/admin/units/{unit}"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.unit_edit", "POST"): (
+        post("/admin/units/{unit}", phone="22 33 44 55", auto_journal="y"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    # Endringslogg: the administrator's whole municipality, a leader's own units.
+    ("admin.changes", "GET"): (
+        get("/admin/changes"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=200, admin=200),
+    ),
     ("dev_idp.discovery", "GET"): (
         get("/dev-idp/.well-known/openid-configuration"),
         everyone(200),

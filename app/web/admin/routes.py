@@ -9,16 +9,22 @@ from werkzeug.wrappers import Response
 
 from app.clock import oslo_today, utcnow
 from app.extensions import db, login_manager
+from app.models import Municipality
 from app.security import access
+from app.selectors import audit as audit_reads
 from app.selectors import fullmakt as fullmakt_reads
 from app.selectors import notices as notice_reads
 from app.selectors.staff import municipality_staff, municipality_with_services
+from app.services import administration
 from app.services import fullmakt as fullmakt_service
 from app.services import notices as notice_service
 from app.services import staff as staff_service
+from app.services.administration import AdminRefused
 from app.services.audit import staff_viewed_in_list, staff_viewed_pending_fullmakter
 from app.services.fullmakt import FullmaktRefused
-from app.web.admin.forms import AssignedFullmaktForm
+from app.web.admin.forms import AssignedFullmaktForm, ServiceForm, SettingsForm, UnitForm
+from app.web.admin_text import admin_refusal, change_text
+from app.web.filters import phone as phone_filter
 from app.web.forms import SimpleForm
 from app.web.fullmakt_decisions import decision_text, pending_decisions
 from app.web.htmx import render
@@ -32,7 +38,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def admin_only() -> Response | None:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    access.require_municipal_admin(current_user)
+    if request.endpoint == "admin.changes":
+        access.change_log_scope(current_user)  # the administrator, or a unit leader
+    else:
+        access.require_municipal_admin(current_user)
     g.shell = StaffShell(actor=current_user)
     return None
 
@@ -216,4 +225,104 @@ def staff_deactivate(staff_id: int) -> Response:
     status = 422 if error else 200
     return render(
         "admin/staff_deactivate.html", status=status, account=account, form=form, error=error
+    )
+
+
+# --- services, settings, units (each change writes the audit trail) ---------------------------
+
+
+@bp.route("/services/<id:service_id>", methods=["GET", "POST"])
+def service_edit(service_id: int) -> Response:
+    """Open or close a service for digital dialog and for appointments."""
+    try:
+        service = administration.service_for_admin(db.session, current_user, service_id)
+    except AdminRefused:
+        abort(404)
+    form = ServiceForm(obj=service if request.method == "GET" else None)
+    if form.validate_on_submit():
+        administration.service_update(
+            db.session,
+            current_user,
+            service_id=service.id,
+            open_for_dialog=form.open_for_dialog.data,
+            shows_appointments=form.shows_appointments.data,
+            now=utcnow(),
+        )
+        flash(_("The changes to %(name)s are saved.", name=service.name), "success")
+        return redirect(url_for("admin.index"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render("admin/service_edit.html", status=status, form=form, service=service)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> Response:
+    """Reply deadline and sender name in notices."""
+    municipality = db.session.get(Municipality, current_user.staff.municipality_id)
+    form = SettingsForm(obj=municipality if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            administration.municipality_update(
+                db.session,
+                current_user,
+                reply_deadline_working_days=form.reply_deadline_working_days.data,
+                notice_sender_name=form.notice_sender_name.data,
+                now=utcnow(),
+            )
+        except AdminRefused as refused:
+            form.form_errors.append(admin_refusal(refused.code))
+        else:
+            flash(_("The settings are saved."), "success")
+            return redirect(url_for("admin.index"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render("admin/settings.html", status=status, form=form, municipality=municipality)
+
+
+@bp.route("/units/<id:unit_id>", methods=["GET", "POST"])
+def unit_edit(unit_id: int) -> Response:
+    """A unit's contact details (shown on Helsekontakter) and automatic journaling."""
+    try:
+        unit = administration.unit_for_admin(db.session, current_user, unit_id)
+    except AdminRefused:
+        abort(404)
+    form = UnitForm(obj=unit if request.method == "GET" else None)
+    if request.method == "GET" and unit.phone:
+        form.phone.data = phone_filter(unit.phone)
+    if form.validate_on_submit():
+        try:
+            administration.unit_update(
+                db.session,
+                current_user,
+                unit_id=unit.id,
+                phone=form.phone.data,
+                email=form.email.data,
+                address=form.address.data,
+                opening_hours=form.opening_hours.data,
+                auto_journal=form.auto_journal.data,
+                now=utcnow(),
+            )
+        except AdminRefused as refused:
+            getattr(form, refused.code).errors.append(admin_refusal(refused.code))
+        else:
+            flash(_("The changes to %(name)s are saved.", name=unit.name), "success")
+            return redirect(url_for("admin.index"), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render("admin/unit_edit.html", status=status, form=form, unit=unit)
+
+
+@bp.get("/changes")
+def changes() -> Response:
+    """Endringslogg: the administrator sees the municipality's, a leader their units'."""
+    unit_ids = access.change_log_scope(current_user)
+    page = audit_reads.admin_changes(
+        db.session,
+        current_user.staff.municipality_id,
+        unit_ids=unit_ids,
+        cursor=request.args.get("after"),
+    )
+    return render(
+        "admin/changes.html",
+        "admin/_change_rows.html",
+        page=page,
+        change_text=change_text,
+        section="admin" if unit_ids is None else "changes",
     )

@@ -72,7 +72,10 @@ def messages() -> Response:
 @bp.route("/messages/new", methods=["GET", "POST"])
 def compose() -> Response:
     rep = access.require_scope(current_user, Scope.MESSAGES)
-    registrations = db.session.scalars(dialog_services(rep.subject.id, oslo_today())).all()
+    # One read: the services open for dialog are offered, the closed ones are named with why.
+    received = db.session.scalars(services_received(rep.subject.id, oslo_today())).all()
+    registrations = [r for r in received if r.service.open_for_dialog]
+    closed = [r for r in received if not r.service.open_for_dialog]
     form = ComposeForm()
     form.service_id.choices = [SelectChoice(r.service_id, r.service.name) for r in registrations]
     if request.method == "GET":
@@ -107,9 +110,6 @@ def compose() -> Response:
                     "success",
                 )
             return redirect(url_for("citizen.thread", thread_id=thread.id), code=303)
-    received = []
-    if not registrations:
-        received = db.session.scalars(services_received(rep.subject.id, oslo_today())).all()
     status = 422 if form.is_submitted() else 200
     return render(
         "citizen/compose.html",
@@ -118,6 +118,7 @@ def compose() -> Response:
         subject=rep.subject,
         registrations=registrations,
         received=received,
+        closed=closed,
     )
 
 
