@@ -42,11 +42,11 @@ test-unit: venv translations
 test-e2e: venv translations chromium idporten
 	$(BIN)/python -m pytest e2e
 
-# Speed (QUALITY.md): medians over rounds, on SQLite, or on PostgreSQL when DATABASE_URL says so.
+# Speed (docs/quality.md): medians over rounds, on SQLite, or on PostgreSQL when DATABASE_URL says so.
 bench: venv translations
 	$(BIN)/python -m bench.notices
 
-# Lighthouse (mobile) on the key pages, logged in, with the demo data (QUALITY.md P5); writes
+# Lighthouse (mobile) on the key pages, logged in, with the demo data (docs/quality.md P5); writes
 # bench/results/lighthouse.md and fails when a page misses a target.
 lighthouse: venv translations chromium lighthouse-install
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m bench.lighthouse

@@ -1,4 +1,4 @@
-"""Notice delivery speed (QUALITY.md P6), measured with the worker as `make run` starts it.
+"""Notice delivery speed (docs/quality.md P6), measured with the worker as `make run` starts it.
 
 Throughput: notices per second through `flask notices work` into a local SMTP server
 (aiosmtpd, in this process), on SQLite with one worker and on PostgreSQL with one and two;

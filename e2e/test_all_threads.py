@@ -1,4 +1,4 @@
-"""Alle tråder (issue 11): a thread passed on outside digital dialog is found again.
+"""Alle tråder: a thread passed on outside digital dialog is found again.
 
 Siri passes Kari's waiting thread on to the GP with the promise to relay the answer; it
 leaves the queue; she finds it under Alle tråder, filtered to "Venter på svar utenfra",

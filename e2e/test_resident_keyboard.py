@@ -1,4 +1,4 @@
-"""The resident journeys by keyboard alone (issue 10, QUALITY.md R7).
+"""The resident journeys by keyboard alone (docs/quality.md R7).
 
 Kari writes a message and replies in it, and cancels a period of visits (with the step
 that asks her to confirm); Ola switches to acting for Kari and back. Only keys: Tab,

@@ -1,4 +1,4 @@
-"""The staff journeys by keyboard alone (issue 10, QUALITY.md R7).
+"""The staff journeys by keyboard alone (docs/quality.md R7).
 
 Siri replies to a thread, assigns it and closes it; Jonas registers a visit and, since it
 was a mistake, undoes it, also after reloading the page. Only keys: Tab, Shift+Tab,

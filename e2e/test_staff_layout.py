@@ -1,4 +1,4 @@
-"""The staff side on a phone (issue 10), measured by bounding boxes in Chromium.
+"""The staff side on a phone, measured by bounding boxes in Chromium.
 
 Nothing is cut off or scrolls sideways at 320 px (the admin tables and forms included); the
 navigation is one row at 390 px and 320 px, with "Mine besøk i dag" on one line; the thread

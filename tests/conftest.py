@@ -104,7 +104,7 @@ def world(db: Session) -> factories.World:
 
 @pytest.fixture
 def demo(db: Session, app: Flask) -> dict[str, object]:
-    """The demo cast (PRODUCT.md section 8), loaded into the test's transaction."""
+    """The demo cast (docs/product.md section 8), loaded into the test's transaction."""
     from app.clock import utcnow
     from app.services.demo import demo_load
 

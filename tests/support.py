@@ -91,7 +91,7 @@ def csrf_token(client: FlaskClient, path: str = "/") -> str:
 
 
 class StatementCounter:
-    """Counts SQL statements sent to the database while active (QUALITY.md P2)."""
+    """Counts SQL statements sent to the database while active (docs/quality.md P2)."""
 
     def __init__(self, engine) -> None:
         self.engine = engine

@@ -66,7 +66,7 @@ def test_placeholders_survive_translation(lang):
             assert all(name in text for text in strings), (lang, message.id, name)
 
 
-# PRODUCT.md section 9: the labels users see, in bokmål, and their nynorsk forms. In English
+# docs/product.md section 9: the labels users see, in bokmål, and their nynorsk forms. In English
 # the label is the msgid, except where ENGLISH says otherwise.
 VOCABULARY = {
     "Log in": ("Logg inn", "Logg inn"),

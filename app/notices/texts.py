@@ -1,7 +1,7 @@
 """The words of a notice, in the recipient's language, never with health content.
 
 A notice says that something has happened and asks the reader to log in; it never names
-a service, a diagnosis or what a message says (PRODUCT.md 4.6).
+a service, a diagnosis or what a message says (docs/product.md 4.6).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one place that decides who may do what to whom (ARCHITECTURE.md convention 3).
+"""The one place that decides who may do what to whom.
 
 Residents act for themselves, for people who gave them a valid fullmakt covering
 "Timeavtaler og behandlere" (or all areas), and for their own children under 16

@@ -1,4 +1,4 @@
-"""Reads for appointments, and the rules for what residents see of them (PRODUCT.md 4.4).
+"""Reads for appointments, and the rules for what residents see of them (docs/product.md 4.4).
 
 | status    | shown                              | employee | time                 |
 | Planlagt  | repeat icon; only while in future  | no       | the window           |

@@ -40,7 +40,7 @@ from app.services.audit import usage_log_if_acting_for_other
 from app.services.notices import notices_for_event
 from app.services.people import recipient_for_staff
 
-# Occurrences exist at least this far ahead (PRODUCT.md 5.6; the issue asks for 8 weeks).
+# Occurrences exist at least this far ahead (docs/product.md 5.6).
 HORIZON = timedelta(weeks=8)
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DESCRIPTION_MAX = 500

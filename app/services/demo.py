@@ -1,4 +1,4 @@
-"""The demo municipality (PRODUCT.md section 8): Andeby kommune, plus Småby kommune.
+"""The demo municipality (docs/product.md section 8): Andeby kommune, plus Småby kommune.
 
 Dates are relative to the day the demo is loaded. Every fødselsnummer goes through the
 same validation as any other register import.
@@ -57,7 +57,7 @@ from app.services.register import (
 from app.services.staff_auth import password_hash
 from app.workdays import reply_deadline
 
-DEMO_PASSWORD = "demo-passord"  # noqa: S105 - published demo credential (PRODUCT.md 8)
+DEMO_PASSWORD = "demo-passord"  # noqa: S105 - published demo credential (docs/product.md 8)
 
 
 class DatabaseNotEmpty(RuntimeError):

@@ -1,6 +1,6 @@
 """Fullmakt: given by a resident, or assigned by the municipality; ended by either side.
 
-The rules (PRODUCT.md 4.7): the grantor is at least 16 and digitally active; the grantee
+The rules (docs/product.md 4.7): the grantor is at least 16 and digitally active; the grantee
 is in the register and at least 18; nobody with a protected address gives or receives one;
 nobody grants to themselves; a proxy never grants for the person they act for (access does
 not chain). Changing a fullmakt ends it and creates a new one. Access ends at once.

@@ -1,6 +1,6 @@
 """Writing notices to the outbox, in the same transaction as the event they announce.
 
-Who gets one follows the contact settings (PRODUCT.md 4.6 and 4.9): the person the event
+Who gets one follows the contact settings (docs/product.md 4.6 and 4.9): the person the event
 concerns, at their own level, and everyone who represents them with the notices scope and
 chose "samme varsler for andre du representerer", at their own level. One notice per
 person per event. Delivery is the outbox worker's job.

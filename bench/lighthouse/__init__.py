@@ -1,1 +1,1 @@
-"""Lighthouse on the key pages (QUALITY.md P5); run it with `python -m bench.lighthouse`."""
+"""Lighthouse on the key pages (docs/quality.md P5); run it with `python -m bench.lighthouse`."""

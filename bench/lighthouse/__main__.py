@@ -1,4 +1,4 @@
-"""Lighthouse on the key pages (QUALITY.md P5): mobile, with the demo data, logged in.
+"""Lighthouse on the key pages (docs/quality.md P5): mobile, with the demo data, logged in.
 
 Starts the app under gunicorn with the demo data on SQLite in a temporary directory, logs
 in as each page's user (the development ID provider for residents, the password form for

@@ -1,4 +1,4 @@
-"""Scores from Lighthouse reports, the targets of QUALITY.md P5, and the results file."""
+"""Scores from Lighthouse reports, the targets of docs/quality.md P5, and the results file."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def markdown(
         if CATEGORIES[key][1] is not None
     )
     lines = [
-        "# Lighthouse scores (QUALITY.md P5)",
+        "# Lighthouse scores (docs/quality.md P5)",
         "",
         "Written by `make lighthouse` (`.venv/bin/python -m bench.lighthouse`): the app under",
         "gunicorn with the demo data on SQLite, pages in bokmål, logged in as the user named;",

@@ -1,4 +1,4 @@
-"""Initial schema: the whole data model of PRODUCT.md section 3.
+"""Initial schema: the whole data model of docs/product.md section 3.
 
 Also: the fullmakt areas (reference data) and triggers that make the usage log
 append-only on SQLite and PostgreSQL.

@@ -194,7 +194,7 @@ def _csrf(client) -> str:
     return csrf_token(client, "/messages")
 
 
-# --- what ID-porten asks of a client (issue 9, section 3) ------------------------------
+# --- what ID-porten asks of a client ------------------------------
 
 
 def test_only_the_openid_scope_is_asked_for_by_default(client, provider):

@@ -1,4 +1,4 @@
-"""What residents see of appointments (PRODUCT.md 4.4), rule by rule, in Python and in SQL."""
+"""What residents see of appointments (docs/product.md 4.4), rule by rule, in Python and in SQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alle tråder (issue 11): each status filter, the resident filter and the text search."""
+"""Alle tråder: each status filter, the resident filter and the text search."""
 
 from __future__ import annotations
 

@@ -687,7 +687,7 @@ def test_a_planned_visit_is_assigned_before_it_is_registered(db, world):
         _register(db, world, target, "key-0006")
 
 
-# --- Angre (issue 10): undo a registration while its notice still waits ----------------
+# --- Angre: undo a registration while its notice still waits ----------------
 
 UNDO = timedelta(minutes=2)
 

@@ -1,4 +1,4 @@
-"""Concurrent double actions leave consistent data (QUALITY.md R5), on a real PostgreSQL.
+"""Concurrent double actions leave consistent data (docs/quality.md R5), on a real PostgreSQL.
 
 Each scenario starts two threads, each with its own connection and transaction, released
 together by a barrier, and repeats it so the two really overlap. Runs when DATABASE_URL

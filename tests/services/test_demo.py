@@ -1,4 +1,4 @@
-"""The demo municipality is the cast of PRODUCT.md section 8, exactly."""
+"""The demo municipality is the cast of docs/product.md section 8, exactly."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def test_lises_older_children_are_13_and_16_today_whenever_the_demo_is_loaded(db
 
 
 def test_what_lise_may_do_for_each_child(db, demo):
-    """PRODUCT.md 4.8: under 12 everything, 12 to 15 appointments only, at 16 nothing."""
+    """docs/product.md 4.8: under 12 everything, 12 to 15 appointments only, at 16 nothing."""
     found = people(db)
     reps = {
         r.subject.full_name: r.scopes

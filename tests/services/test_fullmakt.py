@@ -1,4 +1,4 @@
-"""Fullmakt rules (PRODUCT.md 4.7), one by one, with ages on the exact birthday."""
+"""Fullmakt rules (docs/product.md 4.7), one by one, with ages on the exact birthday."""
 
 from __future__ import annotations
 

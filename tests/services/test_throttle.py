@@ -1,4 +1,4 @@
-"""Failed attempts counted in the database: limits, windows, back-off (QUALITY.md R10)."""
+"""Failed attempts counted in the database: limits, windows, back-off (docs/quality.md R10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alle tråder (issue 11): the page, its GET filters, bad values, the usage log, and the
+"""Alle tråder: the page, its GET filters, bad values, the usage log, and the
 recipient page's threads."""
 
 from __future__ import annotations

@@ -346,7 +346,7 @@ def test_a_month_cell_says_what_it_holds_and_the_legend_names_the_marks(
     lang, client, db, login, world
 ):
     """Status is never by colour alone: the cell's name counts each status, in the order
-    of its marks, and a visible legend names every mark (QUALITY.md R7)."""
+    of its marks, and a visible legend names every mark (docs/quality.md R7)."""
     tuesday = date(2027, 3, 2)
     visit(db, world, tuesday, AppointmentStatus.ASSIGNED, start=time(8))
     visit(db, world, tuesday, AppointmentStatus.PLANNED, start=time(12))

@@ -1,4 +1,4 @@
-"""No input makes any route answer 5xx (QUALITY.md R6).
+"""No input makes any route answer 5xx (docs/quality.md R6).
 
 Hypothesis drives every rule of `app.url_map`, as every role of the access table
 (tests/web/test_route_access.py: the same scene, the same log-ins), with hostile values

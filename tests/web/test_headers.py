@@ -1,4 +1,4 @@
-"""Security headers, caching and CSRF on every response (QUALITY.md R2)."""
+"""Security headers, caching and CSRF on every response (docs/quality.md R2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every paginated list, followed to its last page (QUALITY.md R6).
+"""Every paginated list, followed to its last page (docs/quality.md R6).
 
 Each list gets more items than fit on a page, with ties in its sort keys, and is read the
 way a person reads it: the first page, then "Vis flere" (an htmx request for the next

@@ -1,4 +1,4 @@
-"""Passkeys for staff (PRODUCT.md 5.1, QUALITY.md R8), with a software authenticator."""
+"""Passkeys for staff (docs/product.md 5.1, docs/quality.md R8), with a software authenticator."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every route, tried by every role (QUALITY.md R1).
+"""Every route, tried by every role (docs/quality.md R1).
 
 The table below names, for each (endpoint, method), what each role gets. A route that
 is added to the app but not to the table fails `test_every_route_is_in_the_table`.

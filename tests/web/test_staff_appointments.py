@@ -272,7 +272,7 @@ def test_completed_visit_notices_go_to_the_outbox_with_the_registration(client, 
     assert [n.recipient_person_id for n in db.scalars(sa.select(Notice))] == [world.proxy.id]
 
 
-# --- Angre: a visit registered by mistake (issue 10) ------------------------------------
+# --- Angre: a visit registered by mistake ------------------------------------
 
 
 def _notified(db, world):

@@ -1,4 +1,4 @@
-"""Staff log-in: password, unit choice, rate limits (QUALITY.md R8)."""
+"""Staff log-in: password, unit choice, rate limits (docs/quality.md R8)."""
 
 from __future__ import annotations
 

@@ -312,7 +312,7 @@ def test_welcome_message_in_one_action(client, db, login, world):
     assert "har fått velkomstmelding" in again
 
 
-# --- the thread page on a phone: actions collapsed, closing confirms (issue 10) ----------
+# --- the thread page on a phone: actions collapsed, closing confirms ----------
 
 
 def test_the_thread_actions_are_collapsed_and_one_open_at_a_time(client, db, login, world):

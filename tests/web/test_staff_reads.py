@@ -1,4 +1,4 @@
-"""Every staff response that shows a resident's data leaves a usage-log entry (QUALITY.md R9).
+"""Every staff response that shows a resident's data leaves a usage-log entry (docs/quality.md R9).
 
 The routes come from the route table (`tests/web/test_route_access.py`), which itself must
 name every route of `app.url_map`: a new staff page is checked here without anyone

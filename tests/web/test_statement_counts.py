@@ -1,4 +1,4 @@
-"""Pages issue a fixed, small number of SQL statements (QUALITY.md P2: at most 8)."""
+"""Pages issue a fixed, small number of SQL statements (docs/quality.md P2: at most 8)."""
 
 from __future__ import annotations
 
@@ -323,7 +323,7 @@ def test_fullmakter_to_approve_need_the_same_statements_for_1_and_50(
 def test_avbestillinger_need_the_same_statements_for_1_and_50_with_their_visits(
     client, db, login, world, counter
 ):
-    """Each card lists the visits it cancelled (issue 10): still a fixed number."""
+    """Each card lists the visits it cancelled: still a fixed number."""
     from datetime import date, time, timedelta
 
     import sqlalchemy as sa

@@ -1,4 +1,4 @@
-"""Two app processes on one database, as behind a load balancer (QUALITY.md R10).
+"""Two app processes on one database, as behind a load balancer (docs/quality.md R10).
 
 Log-in limits count across both processes, the nurse's known device still gets in while an
 attacker is blocked, and a deactivated account's sessions end on both at once. Runs on the
