@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import holidays
 
-from app.clock import OSLO, oslo_day_bounds
+from app.clock import OSLO, local_to_utc, oslo_day_bounds
+
+# Office hours on a working day, Europe/Oslo: the hours first-reply times are counted in.
+OFFICE_OPENS = time(8, 0)
+OFFICE_CLOSES = time(15, 30)
 
 # Norwegian public holidays; the library loads each year when a date in it is first asked about.
 _HOLIDAYS = holidays.country_holidays("NO")
@@ -31,3 +35,10 @@ def reply_deadline(sent_at: datetime, working_days: int) -> datetime:
     sent_local = sent_at.astimezone(OSLO).date()
     due = add_working_days(sent_local, working_days)
     return oslo_day_bounds(due)[1] - timedelta(microseconds=1)
+
+
+def office_hours(day: date) -> tuple[datetime, datetime] | None:
+    """When the office is open on `day` (UTC), or None on a weekend or public holiday."""
+    if not is_working_day(day):
+        return None
+    return local_to_utc(day, OFFICE_OPENS), local_to_utc(day, OFFICE_CLOSES)

@@ -50,6 +50,7 @@ EXCLUDED = {
     "pwa.service_worker": "JavaScript",
     "dev_idp.discovery": "JSON",
     "dev_idp.jwks": "JSON",
+    "staff.oversikt_csv": "CSV downloads: e2e/test_oversikt.py",
     # Redirects only, never a page of their own.
     "auth.login": "redirects to the identity provider",
     "auth.callback": "the OIDC callback: redirects after log-in (every log-in passes it)",
@@ -63,6 +64,7 @@ FLOWS = {
     "auth.consent": "shown once, at a first log-in without consent: e2e/test_log_in.py",
     "citizen.fullmakt_details": "step two of giving a fullmakt: e2e/test_fullmakt.py",
     "citizen.cancellation": "the receipt after cancelling: e2e/test_appointments.py",
+    "auth.staff_new_password": "only after a one-time password: e2e/test_admin_staff.py",
 }
 
 

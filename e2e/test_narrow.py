@@ -66,3 +66,39 @@ def test_staff_pages_fit_320_px(browser, server, device):
         no_sideways_scroll(page)
         a11y.check(page, "at 320 px")
     context.close()
+
+
+def test_staff_account_pages_fit_320_px(browser, server, device):
+    """Ansattkontoer: the list, a new account (roles per unit) and an account."""
+    a11y = A11y()
+    context = browser.new_context(base_url=server.url, locale="nb-NO", **narrow(device))
+    page = context.new_page()
+    log_in_staff(page, a11y, "admin")
+    for path in ("/admin/staff", "/admin/staff?q=siri", "/admin/staff/new"):
+        page.goto(path)
+        no_sideways_scroll(page)
+        a11y.check(page, "at 320 px")
+    page.goto("/admin/staff?q=siri")
+    page.get_by_role("link", name="Siri Berg").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Siri Berg")
+    no_sideways_scroll(page)
+    a11y.check(page, "at 320 px")
+    context.close()
+
+
+def test_service_recipient_pages_fit_320_px(browser, server, device):
+    """Tjenestemottakere: the list, a new registration, ending one and the import page."""
+    a11y = A11y()
+    context = browser.new_context(base_url=server.url, locale="nb-NO", **narrow(device))
+    page = context.new_page()
+    log_in_staff(page, a11y, "admin")
+    for path in ("/admin/recipients", "/admin/recipients/new", "/admin/recipients/import"):
+        page.goto(path)
+        no_sideways_scroll(page)
+        a11y.check(page, "at 320 px")
+    page.goto("/admin/recipients")
+    page.get_by_role("link", name="Avslutt").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Avslutt tjeneste")
+    no_sideways_scroll(page)
+    a11y.check(page, "at 320 px")
+    context.close()

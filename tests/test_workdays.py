@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app.clock import OSLO
-from app.workdays import add_working_days, is_working_day, reply_deadline
+from app.workdays import add_working_days, is_working_day, office_hours, reply_deadline
 
 
 def due(sent_local: datetime, days: int = 1) -> date:
@@ -100,3 +100,12 @@ def test_the_deadline_is_the_end_of_the_day():
 def test_at_least_one_working_day():
     with pytest.raises(ValueError):
         add_working_days(date(2026, 11, 19), 0)
+
+
+def test_office_hours_are_0800_to_1530_oslo_on_working_days_only():
+    opens, closes = office_hours(date(2026, 7, 1))  # summer time: UTC+2
+    assert (opens.hour, closes.hour, closes.minute) == (6, 13, 30)
+    opens, closes = office_hours(date(2026, 11, 20))  # winter time: UTC+1
+    assert (opens.hour, closes.hour) == (7, 14)
+    assert office_hours(date(2026, 11, 21)) is None  # Saturday
+    assert office_hours(date(2026, 12, 25)) is None  # Christmas Day

@@ -32,6 +32,8 @@ class StaffAccount(IdMixin, Base):
     title: Mapped[str | None] = mapped_column(sa.String(100))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # A one-time password from the administrator: the first log-in must choose a new one.
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
     # The staff member's own entry in the population register, when known: nobody registers
     # or approves a fullmakt in which they are the grantor or the grantee.

@@ -279,6 +279,16 @@ def require_municipal_admin(actor: Actor) -> None:
 def change_log_scope(actor: Actor) -> frozenset[int] | None:
     """Who reads the audit trail (Endringslogg): the administrator the whole municipality's
     (None), a leader the changes that concern the units they lead (their ids)."""
+    return _led_units_or_municipality(actor)
+
+
+def oversikt_scope(actor: Actor) -> frozenset[int] | None:
+    """Who sees Oversikt (aggregate figures, no one's data): the administrator every unit of
+    the municipality (None), a leader the units they lead (their ids)."""
+    return _led_units_or_municipality(actor)
+
+
+def _led_units_or_municipality(actor: Actor) -> frozenset[int] | None:
     require_staff(actor)
     if is_municipal_admin(actor):
         return None

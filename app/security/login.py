@@ -27,6 +27,9 @@ END_MESSAGES = {
     EndReason.DEACTIVATED: _l(
         "Your account has been deactivated. Ask your leader or the administrator if this is wrong."
     ),
+    EndReason.CREDENTIALS_RESET: _l(
+        "The administrator gave you a new one-time password. Log in with it, then choose your own."
+    ),
     EndReason.FRONTCHANNEL: _l(
         "You were logged out because your log-in with electronic ID ended. Please log in again."
     ),

@@ -120,7 +120,8 @@ def admin_changes(
     cursor: str | None = None,
 ) -> paging.Page[AdminChange]:
     """Changes in the municipality, newest first; with `unit_ids` (a leader's units) only
-    those that concern them: the units, their services and the municipality's settings."""
+    those that concern them: the units, their services and the municipality's settings
+    (not staff accounts, which only the administrator reads)."""
     statement = (
         sa.select(AdminChange)
         .where(AdminChange.municipality_id == municipality_id)
@@ -131,13 +132,14 @@ def admin_changes(
     if unit_ids is not None:
         services = sa.select(Unit.service_id).where(Unit.id.in_(unit_ids)).scalar_subquery()
         statement = statement.where(
+            AdminChange.object_type != "staff_account",
             sa.or_(
                 AdminChange.unit_id.in_(unit_ids),
                 sa.and_(
                     AdminChange.unit_id.is_(None),
                     sa.or_(AdminChange.service_id.is_(None), AdminChange.service_id.in_(services)),
                 ),
-            )
+            ),
         )
     position = paging.decode(cursor, LOG_KEY)
     if position is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from app.models.base import ID_MAX
 
 T = TypeVar("T")
+TEXT_MAX = 200  # a name in a cursor
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ def decode(raw: str | None, types: Sequence[type]) -> tuple[Any, ...] | None:
 
     A cursor comes back from the browser and can hold anything: ints must be ids (JSON
     numbers such as Infinity or 1e400 are not), datetimes must carry a zone and be
-    convertible to UTC.
+    convertible to UTC, names are strings of at most TEXT_MAX characters, without control
+    characters or lone surrogates.
     """
     if not raw:
         return None
@@ -61,8 +64,15 @@ def decode(raw: str | None, types: Sequence[type]) -> tuple[Any, ...] | None:
                 if not 0 <= value <= ID_MAX:
                     return None
                 converted.append(value)
+            elif kind is str:
+                if not isinstance(value, str) or len(value) > TEXT_MAX:
+                    return None
+                # No database stores NUL, and PostgreSQL refuses lone surrogates too.
+                if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+                    return None
+                converted.append(value)
             else:
-                raise TypeError(f"cursors hold datetimes, booleans and ids, not {kind}")
+                raise TypeError(f"cursors hold datetimes, booleans, ids and names, not {kind}")
         return tuple(converted)
     except (ValueError, TypeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError):
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.models import (
     Municipality,
@@ -15,6 +15,7 @@ from app.models import (
     StaffAccount,
     StaffRole,
 )
+from app.selectors import paging
 
 
 def unit_recipients(unit_id: int, today: date) -> sa.Select[tuple[ServiceRecipient]]:
@@ -42,15 +43,6 @@ def registrations_of(person_id: int) -> sa.Select[tuple[ServiceRecipient]]:
     )
 
 
-def municipality_staff(municipality_id: int) -> sa.Select[tuple[StaffAccount]]:
-    return (
-        sa.select(StaffAccount)
-        .where(StaffAccount.municipality_id == municipality_id)
-        .options(joinedload(StaffAccount.roles).joinedload(StaffRole.unit))
-        .order_by(StaffAccount.full_name)
-    )
-
-
 def municipality_with_services(municipality_id: int) -> sa.Select[tuple[Municipality]]:
     return (
         sa.select(Municipality)
@@ -68,3 +60,39 @@ def unit_colleagues(unit_id: int) -> sa.Select[tuple[StaffAccount]]:
         .distinct()
         .order_by(StaffAccount.full_name)
     )
+
+
+STAFF_PAGE = 25
+STAFF_KEY = (str, int)
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def staff_list(
+    session: Session, municipality_id: int, *, search: str | None, cursor: str | None
+) -> paging.Page[StaffAccount]:
+    """The municipality's staff by name (then id), STAFF_PAGE at a time, with roles and
+    units; `search` matches a part of the name or the username."""
+    statement = sa.select(StaffAccount).where(StaffAccount.municipality_id == municipality_id)
+    words = (search or "").split()
+    for word in words:
+        pattern = _like(word)
+        statement = statement.where(
+            sa.or_(
+                sa.func.lower(StaffAccount.full_name).like(pattern, escape="\\"),
+                StaffAccount.username.like(pattern, escape="\\"),
+            )
+        )
+    after = paging.decode(cursor, STAFF_KEY)
+    keys = ((StaffAccount.full_name, False), (StaffAccount.id, False))
+    if after is not None:
+        statement = statement.where(paging.after(keys, after))
+    rows = session.scalars(
+        statement.options(selectinload(StaffAccount.roles).joinedload(StaffRole.unit))
+        .order_by(StaffAccount.full_name, StaffAccount.id)
+        .limit(STAFF_PAGE + 1)
+    ).all()
+    return paging.paginate(list(rows), STAFF_PAGE, lambda s: (s.full_name, s.id))

@@ -10,7 +10,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
-from app.models import AdminChange, Municipality, Service, Unit
+from app.models import AdminChange, Municipality, Service, ServiceRecipient, StaffAccount, Unit
 from app.security import access
 from app.security.actor import Actor
 from app.text import is_blank, without_bidi_controls
@@ -62,24 +62,56 @@ def _apply(
         if before == value:
             continue
         setattr(target, field, value)
-        session.add(
-            AdminChange(
-                at=now,
-                municipality_id=municipality_id,
-                actor_staff_id=actor.staff.id,
-                object_type=target.__tablename__,
-                object_id=target.id,
-                service_id=service_id,
-                unit_id=unit_id,
-                object_name=target.name,
-                field=field,
-                before=_text(before),
-                after=_text(value),
-            )
+        record(
+            session,
+            actor,
+            target,
+            field,
+            before,
+            value,
+            now=now,
+            municipality_id=municipality_id,
+            service_id=service_id,
+            unit_id=unit_id,
         )
         count += 1
     session.flush()
     return count
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    target: Municipality | Service | Unit | StaffAccount | ServiceRecipient,
+    field: str,
+    before: object,
+    after: object,
+    *,
+    now: datetime,
+    municipality_id: int,
+    service_id: int | None = None,
+    unit_id: int | None = None,
+    name: str | None = None,
+) -> None:
+    """One audit row (who, what, before, after), in the caller's transaction; `name`
+    names the object when it has no name of its own."""
+    if name is None:
+        name = target.full_name if isinstance(target, StaffAccount) else target.name
+    session.add(
+        AdminChange(
+            at=now,
+            municipality_id=municipality_id,
+            actor_staff_id=actor.staff.id,
+            object_type=target.__tablename__,
+            object_id=target.id,
+            service_id=service_id,
+            unit_id=unit_id,
+            object_name=name[:120],
+            field=field,
+            before=_text(before),
+            after=_text(after),
+        )
+    )
 
 
 def _phone(value: str) -> str:

@@ -23,6 +23,7 @@ class EndReason:
     EXPIRED = "expired"
     REPLACED = "replaced"
     DEACTIVATED = "deactivated"
+    CREDENTIALS_RESET = "credentials_reset"  # the administrator gave a one-time password
     # The identity provider ended its session (OpenID Connect front- or back-channel log-out).
     FRONTCHANNEL = "frontchannel"
     BACKCHANNEL = "backchannel"

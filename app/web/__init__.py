@@ -25,6 +25,7 @@ from app.web.htmx import render, wants_fragment
 def init_app(app: Flask) -> None:
     from app.web.admin.routes import bp as admin_bp
     from app.web.auth.routes import bp as auth_bp
+    from app.web.auth.routes import password_change_gate
     from app.web.citizen.routes import bp as citizen_bp
     from app.web.pwa import bp as pwa_bp
     from app.web.staff.routes import bp as staff_bp
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
             app.register_blueprint(dev_bp)
 
     edge.init_app(app)
+    app.before_request(password_change_gate)
     filters.init_app(app)
     app.after_request(_finish_transaction)
     app.after_request(headers.apply)

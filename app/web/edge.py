@@ -5,7 +5,8 @@
   place in what people write. Tab is allowed everywhere; line breaks only in the app's
   multi-line fields (the TextAreaFields of its forms, found by looking at the forms, so a
   new one is covered without a list to keep).
-- No files are uploaded: no form takes one.
+- No files are uploaded, except by a view that says it takes one (`takes_file`): that
+  one file field only, and a request at most the view's size limit (plus the form).
 - JSON is read only by views that say they take it (`takes_json`): elsewhere a JSON body
   would reach the forms as data of any shape.
 - Ids in URLs are `<id:...>` (IdConverter): a number the database cannot hold is 404.
@@ -49,6 +50,20 @@ class InvalidInput(BadRequest):
     def __init__(self, message: object) -> None:
         super().__init__()
         self.message = message
+
+
+FORM_ALLOWANCE = 64 * 1024  # the other fields of a form that takes a file
+
+
+def takes_file(field: str, max_bytes: int) -> Callable[[View], View]:
+    """Mark a view that takes one file in `field`, of at most `max_bytes` (the view checks
+    the file's size and tells; a request much larger is refused with 413 unread)."""
+
+    def mark(view: View) -> View:
+        view.takes_file = (field, max_bytes)  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def takes_json(view: View) -> View:
@@ -109,7 +124,12 @@ def check_request() -> None:
     if request.is_json:
         _check_json()
         return
-    if request.files:
+    upload = getattr(current_app.view_functions.get(request.endpoint or ""), "takes_file", None)
+    if upload is not None:
+        request.max_content_length = upload[1] + FORM_ALLOWANCE
+    if request.files and (upload is None or set(request.files.keys()) != {upload[0]}):
+        raise InvalidInput(NO_FILES)
+    if upload is not None and len(request.files.getlist(upload[0])) > 1:
         raise InvalidInput(NO_FILES)
     multiline = current_app.extensions["multiline_fields"]
     for key, value in request.form.items(multi=True):

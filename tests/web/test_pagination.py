@@ -31,9 +31,11 @@ from app.models import (
 from app.selectors import paging
 from app.selectors.appointments import CANCELLATION_PAGE, LIST_PAGE
 from app.selectors.audit import LOG_PAGE
+from app.selectors.recipients import RECIPIENT_PAGE
 from app.selectors.threads import INBOX_PAGE, QUEUE_PAGE, THREADS_PAGE
 from app.services import messaging
 from app.services.audit import usage_log_add
+from tests import factories
 from tests.support import actor_for
 
 MORE = re.compile(r'<li class="more">\s*<a href="[^"]*"\s+hx-get="([^"]+)"')
@@ -252,3 +254,35 @@ def test_cursors_hold_only_what_the_database_can_compare():
     assert decode(_cursor('["2026-01-01T00:00:00+00:00", 1e400]'), (paging.datetime, int)) is None
     assert decode(_cursor(json.dumps([True, 1])), (bool, int)) is not None
     assert decode(_cursor(json.dumps([1, 1])), (bool, int)) is None
+
+
+def test_a_name_in_a_cursor_is_a_short_string():
+    decode = paging.decode
+    assert decode(_cursor(json.dumps(["Siri Berg", 7])), (str, int)) == ("Siri Berg", 7)
+    assert decode(_cursor(json.dumps([7, 7])), (str, int)) is None
+    assert decode(_cursor(json.dumps(["x" * 201, 7])), (str, int)) is None
+    assert decode(_cursor('["Siri\\u0000", 7]'), (str, int)) is None
+    assert decode(_cursor('["\\ud800", 7]'), (str, int)) is None
+
+
+@pytest.mark.parametrize(
+    "cursor", [*HOSTILE_CURSORS, _cursor('["\\u0000", 1]'), _cursor('["\\ud800", 1]')]
+)
+def test_a_forged_cursor_gives_the_first_staff_accounts_page(client, db, login, world, cursor):
+    login.staff(world.admin)
+    page = client.get(f"/admin/staff?after={cursor}")
+    assert page.status_code == 200 and world.coordinator.full_name in page.get_data(as_text=True)
+
+
+def test_the_recipients_list_pages_to_its_end_keeping_its_search(client, db, login, world):
+    """By family name, given name and id: many share both names, so the id breaks ties."""
+    for i in range(2 * RECIPIENT_PAGE + 3):
+        person = factories.person(db, f"Siri{i % 2}", f"Samme{i % 3}")
+        factories.receives(db, person, world.other_unit, since=oslo_today())
+    factories.receives(db, factories.person(db, "Annen", "Person"), world.other_unit)
+    login.staff(world.admin)
+    row = re.compile(r'<li class="row">\s*<span>([^<]+) <span')
+    names = follow(client, f"/admin/recipients?service={world.other_unit.service_id}&q=samme", row)
+    assert len(names) == 2 * RECIPIENT_PAGE + 3
+    assert names == sorted(names, key=lambda n: (n.split()[1], n.split()[0]))
+    assert "Annen Person" not in names

@@ -304,3 +304,26 @@ def test_nobody_removes_another_staff_members_passkey(client, db, world, authent
     refused = client.post(f"/staff/passkeys/{passkey.id}/remove", data={"csrf_token": token})
     assert refused.status_code == 404
     assert _passkey(db, world).id == passkey.id
+
+
+def test_a_passkey_log_in_after_a_one_time_password_goes_to_velg_nytt_passord(
+    client, db, world, authenticator
+):
+    world.coordinator.password_must_change = True  # the administrator gave a one-time password
+    db.flush()
+    assert passkey_login(client, authenticator).status_code == 200
+    answer = client.get("/staff/")
+    assert answer.status_code == 302 and answer.location == "/staff/password"
+
+
+def test_a_passkey_the_administrator_revoked_no_longer_logs_in(
+    app, client, db, world, authenticator
+):
+    admin = app.test_client()
+    staff_login(admin, world.admin.username)
+    path = f"/admin/staff/{world.coordinator.id}"
+    assert "Jobbtelefon" in admin.get(path).get_data(as_text=True)
+    revoke = f"{path}/passkeys/{_passkey(db, world).id}/revoke"
+    done = admin.post(revoke, data={"csrf_token": csrf_token(admin, path)})
+    assert done.status_code == 303
+    assert passkey_login(client, authenticator).status_code == 400

@@ -28,6 +28,7 @@ from app.models import (
     FullmaktKind,
     Message,
     PasskeyCredential,
+    ServiceRecipient,
     StaffRoleKind,
 )
 from app.services import appointments as appointment_service
@@ -77,6 +78,9 @@ NAMES_BY_DESIGN = {
     ("admin.fullmakter", "GET"),
     # The administrator follows up failed notices in the whole municipality, by name.
     ("admin.failed_notices", "GET"),
+    # Service recipients are listed and ended by name.
+    ("admin.recipients", "GET"),
+    ("admin.recipient_end", "GET"),
 }
 
 
@@ -579,6 +583,98 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         post("/admin/staff/{colleague}/deactivate"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
     ),
+    # Staff accounts: the administrator only; each change writes the audit trail.
+    # Service recipients: the administrator only; each change writes the audit trail.
+    ("admin.recipients", "GET"): (
+        get("/admin/recipients?service={service}&q=rita"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.recipient_new", "GET"): (
+        get("/admin/recipients/new"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.recipient_new", "POST"): (
+        post(
+            "/admin/recipients/new",
+            fodselsnummer="{proxy_fnr}",
+            unit="{other_unit}",
+            valid_from="2026-01-01",
+        ),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.recipient_end", "GET"): (
+        get("/admin/recipients/{receipt}/end"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.recipient_end", "POST"): (
+        post("/admin/recipients/{receipt}/end", last_day="2030-01-01"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    # Without a file: refused with a message (the file itself is tested elsewhere).
+    ("admin.recipients_import", "GET"): (
+        get("/admin/recipients/import"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.recipients_import", "POST"): (
+        post("/admin/recipients/import"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=422),
+    ),
+    ("admin.staff_list", "GET"): (
+        get("/admin/staff?q=a"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.staff_create", "GET"): (
+        get("/admin/staff/new"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.staff_create", "POST"): (
+        post(
+            "/admin/staff/new",
+            full_name="Nina Ny",
+            username="nina.ny",
+            roles="{unit}:ansatt",
+            password="lang nok passord",
+            password_again="lang nok passord",
+        ),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.staff_edit", "GET"): (
+        get("/admin/staff/{colleague}"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.staff_edit", "POST"): (
+        post("/admin/staff/{colleague}", full_name="Anne Ansatt", roles="{unit}:leder"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.staff_reactivate", "POST"): (
+        post("/admin/staff/{colleague}/reactivate"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.staff_password", "GET"): (
+        get("/admin/staff/{colleague}/password"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.staff_password", "POST"): (
+        post(
+            "/admin/staff/{colleague}/password",
+            password="lang nok passord",
+            password_again="lang nok passord",
+        ),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.staff_passkey_revoke", "POST"): (
+        post("/admin/staff/{coordinator}/passkeys/{passkey}/revoke"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    # Velg nytt passord: only after a one-time password; otherwise on to the staff pages.
+    ("auth.staff_new_password", "GET"): (
+        get("/staff/password"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=303),
+    ),
+    ("auth.staff_new_password", "POST"): (
+        post("/staff/password", password="lang nok passord", password_again="lang nok passord"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=303),
+    ),
     ("admin.index", "GET"): (
         get("/admin/"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
@@ -611,6 +707,15 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     # Endringslogg: the administrator's whole municipality, a leader's own units.
     ("admin.changes", "GET"): (
         get("/admin/changes"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=200, admin=200),
+    ),
+    # Oversikt: figures for the units a leader leads, or all the administrator's; nobody else.
+    ("staff.oversikt", "GET"): (
+        get("/staff/oversikt?period=range&start=2026-01-01&end=2026-01-31"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=200, admin=200),
+    ),
+    ("staff.oversikt_csv", "GET"): (
+        get("/staff/oversikt.csv?table=weeks&period=week"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, leader=200, admin=200),
     ),
     ("dev_idp.discovery", "GET"): (
@@ -731,6 +836,7 @@ def build_scene(db: Session, world: factories.World) -> Scene:
             "thread": thread.id,
             "message": message.id,
             "colleague": world.employee.id,
+            "coordinator": world.coordinator.id,
             "appointment": appointment.id,
             "cancellation": cancellation.id,
             "series": series.id,
@@ -742,6 +848,11 @@ def build_scene(db: Session, world: factories.World) -> Scene:
             "proxy_fnr": world.proxy.fodselsnummer,
             "failed_notice": failed_notice.id,
             "passkey": passkey.id,
+            "receipt": db.scalars(
+                sa.select(ServiceRecipient.id).where(
+                    ServiceRecipient.person_id == world.resident.id
+                )
+            ).first(),
         },
     )
 

@@ -116,7 +116,7 @@ def test_next_never_leads_to_another_site(client, db, world):
 
 def test_staff_role_kinds_are_shown_in_norwegian(client, db, world):
     staff_login(client, world.admin.username)
-    page = client.get("/admin/").get_data(as_text=True)
+    page = client.get("/admin/staff").get_data(as_text=True)
     assert "meldingsansvarlig" in page and "leder" in page and "kommuneadministrator" in page
     assert StaffRoleKind.EMPLOYEE.value in page  # "ansatt"
 

@@ -357,3 +357,66 @@ def test_avbestillinger_need_the_same_statements_for_1_and_50_with_their_visits(
     cancel(1, 1)
     login.staff(world.coordinator)
     _same_for_1_and_50(client, counter, "/staff/cancellations", lambda: cancel(49, 3))
+
+
+def test_staff_accounts_need_the_same_statements_for_1_and_50(client, db, login, world, counter):
+    """Ansattkontoer lists each account's roles and units: still a fixed number."""
+    from itertools import count
+
+    from app.models import StaffRoleKind
+
+    numbers = count()
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            factories.staff(
+                db,
+                world.municipality,
+                f"tilkalling{next(numbers)}",
+                [(StaffRoleKind.EMPLOYEE, world.unit), (StaffRoleKind.LEADER, world.other_unit)],
+            )
+
+    add(1)
+    login.staff(world.admin)
+    _same_for_1_and_50(client, counter, "/admin/staff", lambda: add(49))
+
+
+def test_oversikt_needs_the_same_statements_for_1_and_50_threads_and_visits(
+    client, db, login, world, counter
+):
+    """Oversikt's figures are aggregates: a fixed number of statements, whatever the data."""
+    from datetime import time, timedelta
+
+    from app.clock import local_to_utc, oslo_today, utcnow
+    from app.models import Appointment, AppointmentStatus
+    from app.services import messaging
+    from tests.support import actor_for
+
+    def grow(n: int) -> None:
+        staff = actor_for(db, world.coordinator, unit_id=world.unit.id)
+        for thread in _threads(db, world, n):
+            messaging.thread_reply_staff(
+                db, staff, thread=thread, body="Svar", submission_key=None, now=utcnow()
+            )
+        for i in range(n):
+            done = local_to_utc(oslo_today() - timedelta(days=i % 20), time(1, i % 60))
+            db.add(
+                Appointment(
+                    person_id=world.resident.id,
+                    service_id=world.nursing.id,
+                    unit_id=world.unit.id,
+                    status=AppointmentStatus.COMPLETED,
+                    window_start=done,
+                    window_end=done,
+                    description="Besøk",
+                    created_at=done,
+                    employee_staff_id=world.employee.id,
+                    completed_at=done,
+                    completed_by_staff_id=world.employee.id,
+                )
+            )
+        db.flush()
+
+    grow(1)
+    login.staff(world.leader, unit_id=world.unit.id)
+    _same_for_1_and_50(client, counter, "/staff/oversikt", lambda: grow(49))

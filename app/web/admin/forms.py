@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from app.services.administration import REPLY_DEADLINE_MAX, REPLY_DEADLINE_MIN, SENDER_NAME_MAX
 from app.services.fullmakt import ASSESSMENT_MAX, DOCUMENT_MAX
-from app.web.forms import DateField, Form
+from app.services.recipients import NAME_MAX as PERSON_NAME_MAX
+from app.services.staff import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
+from app.web.forms import INVALID_CHOICE, DateField, Form, choice_id
 
 
 class AssignedFullmaktForm(Form):
@@ -115,3 +126,137 @@ class UnitForm(Form):
         render_kw={"maxlength": 200},
     )
     auto_journal = BooleanField(_l("Journal every message automatically"))
+
+
+class StaffSearchForm(Form):
+    """Search the staff list (`?q=`) by name or username."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Name or username"),
+        validators=[Optional(), Length(max=100, message=_l("The search is too long."))],
+        render_kw={"maxlength": 100, "autocomplete": "off", "type": "search"},
+    )
+
+
+def _password(label) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(_l("Give a password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l("The password must have from 12 to 200 characters."),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password", "minlength": PASSWORD_MIN},
+    )
+
+
+def _password_again() -> PasswordField:
+    return PasswordField(
+        _l("The same password again"),
+        validators=[
+            DataRequired(_l("Write the password again.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class StaffForm(Form):
+    """A staff account's name and roles; `roles` holds "admin" and "<unit id>:<role>"."""
+
+    full_name = StringField(
+        _l("Full name"),
+        validators=[
+            DataRequired(_l("Give the full name.")),
+            Length(max=NAME_MAX, message=_l("The name is too long.")),
+        ],
+        render_kw={"maxlength": NAME_MAX, "autocomplete": "off"},
+    )
+    roles = SelectMultipleField(_l("Roles"), choices=[], validate_choice=True)
+
+
+class StaffCreateForm(StaffForm):
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(_l("Give the username.")),
+            Length(max=USERNAME_MAX, message=_l("The username is too long.")),
+        ],
+        render_kw={
+            "maxlength": USERNAME_MAX,
+            "autocomplete": "off",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+        },
+    )
+    password = _password(_l("One-time password"))
+    password_again = _password_again()
+
+
+class OneTimePasswordForm(Form):
+    password = _password(_l("One-time password"))
+    password_again = _password_again()
+
+
+class RecipientSearchForm(Form):
+    """Choose the service (`?service=`) and search its recipients (`?q=`)."""
+
+    class Meta:
+        csrf = False
+
+    # Not given, or not one of the municipality's: the first service is shown.
+    service = SelectField(
+        _l("Service"),
+        coerce=choice_id,
+        validate_choice=False,
+        invalid_value_message=INVALID_CHOICE,
+        invalid_choice_message=INVALID_CHOICE,
+    )
+    q = StringField(
+        _l("Name or fødselsnummer"),
+        validators=[Optional(), Length(max=100, message=_l("The search is too long."))],
+        render_kw={"maxlength": 100, "autocomplete": "off", "type": "search"},
+    )
+
+
+class RecipientForm(Form):
+    """Register that a person receives a service; names only for a person not yet known."""
+
+    fodselsnummer = StringField(
+        _l("Fødselsnummer"),
+        validators=[DataRequired(_l("Give the fødselsnummer.")), Length(max=13)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    given_name = StringField(
+        _l("Given name"),
+        validators=[Optional(), Length(max=PERSON_NAME_MAX, message=_l("The name is too long."))],
+        render_kw={"maxlength": PERSON_NAME_MAX, "autocomplete": "off"},
+    )
+    family_name = StringField(
+        _l("Family name"),
+        validators=[Optional(), Length(max=PERSON_NAME_MAX, message=_l("The name is too long."))],
+        render_kw={"maxlength": PERSON_NAME_MAX, "autocomplete": "off"},
+    )
+    unit = SelectField(
+        _l("Service and unit"),
+        coerce=choice_id,
+        validators=[InputRequired(_l("Choose the service."))],
+        invalid_value_message=INVALID_CHOICE,
+        invalid_choice_message=INVALID_CHOICE,
+    )
+    valid_from = DateField(_l("From"), validators=[InputRequired(_l("Give the first day."))])
+    valid_to = DateField(_l("To (optional)"), validators=[Optional()])
+
+
+class RecipientEndForm(Form):
+    last_day = DateField(_l("Last day"), validators=[InputRequired(_l("Give the last day."))])
+
+
+class RecipientImportForm(Form):
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file."))])

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
+from app.services.staff import PASSWORD_MAX, PASSWORD_MIN
 from app.web.forms import Form
 
 
@@ -37,3 +38,28 @@ class ConsentForm(Form):
 class LanguageForm(Form):
     lang = HiddenField()
     next = HiddenField()
+
+
+class NewPasswordForm(Form):
+    """Velg nytt passord: after a one-time password from the administrator."""
+
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(_l("Give a password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l("The password must have from 12 to 200 characters."),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password", "minlength": PASSWORD_MIN},
+    )
+    password_again = PasswordField(
+        _l("The same password again"),
+        validators=[
+            DataRequired(_l("Write the password again.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

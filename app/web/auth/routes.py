@@ -21,9 +21,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
-from app.extensions import csrf, db
+from app.extensions import csrf, db, login_manager
 from app.models import StaffAccount, UsageAction
-from app.security import login_limits, oidc, passkeys
+from app.security import access, login_limits, oidc, passkeys
 from app.security.login import begin_login, end_login
 from app.selectors.people import person_by_fodselsnummer
 from app.services.audit import usage_log_add
@@ -31,14 +31,34 @@ from app.services.consent import consent_give, is_digitally_active
 from app.services.people import contact_language_set
 from app.services.register import InvalidFodselsnummer, fodselsnummer_validate
 from app.services.sessions import EndReason, ProviderSession, sessions_end_by_provider
+from app.services.staff import StaffRefused, own_password_set
 from app.services.staff_auth import staff_authenticate
-from app.web.auth.forms import ConsentForm, LanguageForm, PasskeyLoginForm, StaffLoginForm
+from app.web.admin_text import staff_refusal
+from app.web.auth.forms import (
+    ConsentForm,
+    LanguageForm,
+    NewPasswordForm,
+    PasskeyLoginForm,
+    StaffLoginForm,
+)
 from app.web.edge import takes_json
 from app.web.headers import allow_framing_by, remember_form_target
 from app.web.htmx import render
 from app.web.utils import safe_next
 
 bp = Blueprint("auth", __name__)
+# What a staff member who must change their password may still open.
+PASSWORD_GATE_OPEN = {
+    "auth.staff_new_password",
+    "auth.logout",
+    "auth.logged_out",
+    "auth.language",
+    "static",
+    "healthz",
+    "pwa.manifest",
+    "pwa.service_worker",
+    "pwa.offline",
+}
 log = logging.getLogger("hjemmedialog.auth")
 
 LOGIN_FAILURES = {
@@ -288,6 +308,44 @@ def _staff_logged_in(staff: StaffAccount, auth_method: str, next_url: str | None
     if len(unit_ids) > 1:
         return url_for("staff.choose_unit")
     return safe_next(next_url, staff_home() if unit_ids else url_for("admin.index"))
+
+
+@bp.route("/staff/password", methods=["GET", "POST"])
+def staff_new_password() -> Response:
+    """Velg nytt passord: after a one-time password, before anything else."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    access.require_staff(current_user)
+    if not current_user.staff.password_must_change:
+        return redirect(staff_home(), code=303)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            own_password_set(db.session, current_user, password=form.password.data, now=utcnow())
+        except StaffRefused as refused:
+            form.password.errors = [*form.password.errors, staff_refusal(refused.code)]
+        else:
+            flash(_("Your new password is saved."), "success")
+            return redirect(staff_home(), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render("auth/new_password.html", status=status, form=form)
+
+
+def password_change_gate() -> Response | None:
+    """Until a staff member with a one-time password chooses their own, every other page
+    sends them to Velg nytt passord (log-out, language and static files stay open)."""
+    if request.endpoint in PASSWORD_GATE_OPEN or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return None
+    if not current_user.staff.password_must_change:
+        return None
+    target = url_for("auth.staff_new_password")
+    if request.headers.get("HX-Request"):
+        response = Response(status=401)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 # --- passkeys: no username, the authenticator knows whose passkey it is ------------------------

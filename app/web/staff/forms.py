@@ -284,3 +284,32 @@ class PasskeyNameForm(Form):
         filters=[_strip],
         render_kw={"autocomplete": "off", "maxlength": 100},
     )
+
+
+class OversiktForm(Form):
+    """Oversikt's period and unit (a GET form); a period that is not valid is shown with
+    its message, and the default period is shown instead."""
+
+    class Meta:
+        csrf = False
+
+    period = SelectField(
+        _l("Period"),
+        choices=[
+            SelectChoice("4weeks", _l("Last 4 weeks")),
+            SelectChoice("week", _l("This week")),
+            SelectChoice("range", _l("Chosen dates (from and to)")),
+        ],
+        default="4weeks",
+        validators=[Optional()],
+        invalid_choice_message=INVALID_CHOICE,
+    )
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    unit = SelectField(
+        _l("Unit"),
+        coerce=choice_id,
+        validators=[Optional()],
+        invalid_value_message=INVALID_CHOICE,
+        invalid_choice_message=INVALID_CHOICE,
+    )

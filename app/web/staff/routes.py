@@ -54,6 +54,9 @@ UNIT_FREE_ENDPOINTS = {
     "staff.passkey_options",
     "staff.passkey_add",
     "staff.passkey_remove",
+    # Oversikt covers every unit the leader leads (or, for the administrator, has).
+    "staff.oversikt",
+    "staff.oversikt_csv",
 }
 
 WELCOME_SUBJECT = _l("Welcome to digital dialog")
@@ -564,8 +567,9 @@ def notice_retry(notice_id: int) -> Response:
     return redirect(url_for("staff.failed_notices"), code=303)
 
 
-# The appointment views, the leader's fullmakt approvals and the passkeys live in their own
-# modules on the same blueprint.
+# The appointment views, the leader's fullmakt approvals, Oversikt and the passkeys live in
+# their own modules on the same blueprint.
 from app.web.staff import appointments as _appointments  # noqa: E402, F401
 from app.web.staff import fullmakt as _fullmakt  # noqa: E402, F401
+from app.web.staff import oversikt as _oversikt  # noqa: E402, F401
 from app.web.staff import passkeys as _passkeys  # noqa: E402, F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.models import Unit
+from app.models import StaffRoleKind, Unit
 from app.security import access
 from app.security.actor import Actor
 
@@ -32,3 +32,10 @@ class StaffShell:
     @property
     def is_leader(self) -> bool:
         return access.is_unit_leader(self.actor)
+
+    @property
+    def sees_oversikt(self) -> bool:
+        """A leader of any unit, or the administrator."""
+        return self.is_admin or any(
+            r.role is StaffRoleKind.LEADER and r.unit_id is not None for r in self.actor.staff.roles
+        )
