@@ -1,15 +1,15 @@
-"""Administrasjon (PRODUCT 5.9): the administrator closes and reopens a service for digital
+"""Administrasjon (docs/product.md 5.9): the administrator closes and reopens a service for digital
 dialog and sets the reply deadline; Kari sees the effect at once."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import holidays
 from babel.dates import format_date
 from playwright.sync_api import Browser, Page, expect
 
 from app.clock import OSLO, oslo_today, utcnow
-from app.workdays import reply_deadline
 from e2e.conftest import DEVICES, A11y
 from e2e.journeys import log_in_resident, log_in_staff
 
@@ -23,11 +23,17 @@ def new_page(browser: Browser, server, device: str) -> Page:
 
 
 def promised_dates(days: int) -> set[str]:
-    """The reply date in the words the page uses (either side of a midnight)."""
-    now = utcnow()
+    """The reply date in the words the page uses (either side of a midnight), counted here
+    day by day from the calendar: weekends and Norwegian public holidays are no working days."""
+    norway = holidays.country_holidays("NO")
     dates = set()
-    for moment in (now, now + timedelta(minutes=5)):
-        day = reply_deadline(moment, days).astimezone(OSLO).date()
+    for moment in (utcnow(), utcnow() + timedelta(minutes=5)):
+        day = moment.astimezone(OSLO).date()
+        left = days
+        while left:
+            day += timedelta(days=1)
+            if day.weekday() < 5 and day not in norway:
+                left -= 1
         pattern = "EEEE d. MMMM" + (" y" if day.year != oslo_today().year else "")
         dates.add(format_date(day, pattern, locale="nb"))
     return dates

@@ -1,4 +1,4 @@
-"""Service recipients from a CSV file (PRODUCT 5.9): a file with a bad line is refused with
+"""Service recipients from a CSV file (docs/product.md 5.9): a file with a bad line is refused with
 that line named and nothing stored; the corrected file registers everyone; the same file
 again changes nothing."""
 

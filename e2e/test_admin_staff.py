@@ -1,4 +1,4 @@
-"""Staff accounts in Administrasjon (PRODUCT 5.9): the administrator creates an account with
+"""Staff accounts in Administrasjon (docs/product.md 5.9): the administrator creates an account with
 a unit and a role; the new person logs in with the one-time password, must choose a new one,
 and sees the unit's queue; deactivated, the open session is refused on the next request."""
 

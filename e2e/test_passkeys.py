@@ -27,9 +27,11 @@ def page(browser: Browser, server: LiveServer, device: str, a11y: A11y) -> Itera
     page = context.new_page()
     page.on(
         "framenavigated",
-        lambda frame: a11y.visited.append(frame.url)
-        if frame == page.main_frame and frame.url.startswith("http")
-        else None,
+        lambda frame: (
+            a11y.visited.append(frame.url)
+            if frame == page.main_frame and frame.url.startswith("http")
+            else None
+        ),
     )
     yield page
     context.close()
@@ -49,9 +51,11 @@ def new_page(browser: Browser, server: LiveServer, device: str, a11y: A11y) -> P
     page = context.new_page()
     page.on(
         "framenavigated",
-        lambda frame: a11y.visited.append(frame.url)
-        if frame == page.main_frame and frame.url.startswith("http")
-        else None,
+        lambda frame: (
+            a11y.visited.append(frame.url)
+            if frame == page.main_frame and frame.url.startswith("http")
+            else None
+        ),
     )
     return page
 

@@ -87,7 +87,7 @@ class Unit(IdMixin, Base):
     email: Mapped[str | None] = mapped_column(sa.String(254))
     address: Mapped[str | None] = mapped_column(sa.String(200))
     opening_hours: Mapped[str | None] = mapped_column(sa.String(200))
-    # Journal every message automatically (PRODUCT 5.5).
+    # Journal every message automatically (docs/product.md 5.5).
     auto_journal: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (sa.UniqueConstraint("municipality_id", "name"),)

@@ -1,4 +1,4 @@
-"""Administrative changes by the municipal administrator (PRODUCT 5.9): services open or
+"""Administrative changes by the municipal administrator (docs/product.md 5.9): services open or
 closed, municipality settings, units. Every change writes the audit trail (AdminChange),
 one row per changed value, in the same transaction."""
 

@@ -1,4 +1,4 @@
-"""Service recipients (PRODUCT 5.9): who receives which service, for which period,
+"""Service recipients (docs/product.md 5.9): who receives which service, for which period,
 registered one at a time or imported from a CSV file. Every change writes the audit trail
 (Endringslogg) in the same transaction; it names the person by name and birth date, never
 by fødselsnummer."""

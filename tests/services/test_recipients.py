@@ -1,4 +1,4 @@
-"""Service recipients (PRODUCT 5.9): the rules of registering, ending and importing."""
+"""Service recipients (docs/product.md 5.9): the rules of registering, ending and importing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Administrasjon (PRODUCT 5.9): services opened and closed, municipality settings, units;
+"""Administrasjon (docs/product.md 5.9): services opened and closed, municipality settings, units;
 every change in the audit trail (Endringslogg)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Service recipients in Administrasjon (PRODUCT 5.9): register, list, end and import."""
+"""Service recipients in Administrasjon (docs/product.md 5.9): register, list, end and import."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Staff accounts in Administrasjon (PRODUCT 5.9): list, create, edit, one-time password,
+"""Staff accounts in Administrasjon (docs/product.md 5.9): list, create, edit, one-time password,
 passkeys, reactivation. Every change is written to Endringslogg."""
 
 from __future__ import annotations
