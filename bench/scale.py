@@ -31,6 +31,7 @@ from stdnum.no import fodselsnummer
 from app.clock import OSLO
 
 RESIDENTS_PER_UNIT = 200
+NURSES_PER_UNIT = 10  # 20 visits a day each
 RESIDENTS_FULL = 20_000
 THREADS_PER_RESIDENT = 10
 MESSAGES_PER_THREAD = 5
@@ -204,16 +205,16 @@ def generate(engine: sa.Engine, scale: float, *, now: datetime | None = None) ->
         ),
     )
 
-    # Staff: per unit a message coordinator and two nurses; one leader of the first five.
+    # Staff: per unit a message coordinator and ten nurses; one leader of unit 1.
     first_staff = loader.next_id("staff_account")
     staff_rows, role_rows = [], []
     nurses: dict[int, list[int]] = {}
     coordinators: dict[int, int] = {}
     staff_id = first_staff
     for i, unit in enumerate(units, start=1):
-        for kind, title in (("meldingsansvarlig", "Koordinator"), ("ansatt", "Sykepleier")) + (
-            ("ansatt", "Helsefagarbeider"),
-        ):
+        for kind, title in (("meldingsansvarlig", "Koordinator"),) + (
+            ("ansatt", "Sykepleier"),
+        ) * NURSES_PER_UNIT:
             staff_rows.append(
                 {
                     "id": staff_id,
@@ -245,7 +246,7 @@ def generate(engine: sa.Engine, scale: float, *, now: datetime | None = None) ->
             "password_must_change": False,
         }
     )
-    role_rows += [{"staff_id": leader, "role": "leder", "unit_id": u} for u in units[:5]]
+    role_rows.append({"staff_id": leader, "role": "leder", "unit_id": units[0]})
     counts["staff_account"] = loader.load("staff_account", staff_rows)
     first_role = loader.next_id("staff_role")
     counts["staff_role"] = loader.load(
@@ -302,7 +303,9 @@ def generate(engine: sa.Engine, scale: float, *, now: datetime | None = None) ->
     counts |= _threads(
         loader, rng, residents, unit_of, coordinators, municipality_id, service_id, now
     )
-    counts |= _appointments(loader, residents, unit_of, nurses, service_id, now, today)
+    cancelled, more = _cancellations(loader, residents, unit_of, service_id, now, today)
+    counts |= more
+    counts |= _appointments(loader, residents, unit_of, nurses, service_id, now, today, cancelled)
     counts |= _usage_log(loader, residents, unit_of, coordinators, now)
     loader.finish()
     return counts
@@ -412,6 +415,58 @@ def _flush(loader: Loader, threads: list, messages: list, events: list) -> None:
     events.clear()
 
 
+# Each resident cancelled one visit 10 days ago and a period of three, 20 days ahead.
+CANCELLED_DAYS = {-10: 0, 20: 1, 21: 1, 22: 1}
+
+
+def _cancellations(
+    loader: Loader,
+    residents: list[int],
+    unit_of: dict[int, int],
+    service_id: int,
+    now: datetime,
+    today: date,
+) -> tuple[dict[tuple[int, int], int], dict[str, int]]:
+    """The residents' cancellations; returns {(person, day offset): cancellation id}."""
+    first = loader.next_id("cancellation")
+    cancellations, acks, services = [], [], []
+    cancelled: dict[tuple[int, int], int] = {}
+    for n, p in enumerate(residents):
+        single, period = first + 2 * n, first + 2 * n + 1
+        for cancellation, kind, days, made in (
+            (single, "single", (-10, -10), -12),
+            (period, "period", (20, 22), 5),
+        ):
+            cancellations.append(
+                {
+                    "id": cancellation,
+                    "person_id": p,
+                    "made_by_person_id": p,
+                    "kind": kind,
+                    "period_start": _utc(today + timedelta(days=days[0]), clock(0)),
+                    "period_end": _utc(today + timedelta(days=days[1] + 1), clock(0)),
+                    "created_at": now + timedelta(days=made) - timedelta(days=7),
+                }
+            )
+            done = made < 0
+            acks.append(
+                {
+                    "cancellation_id": cancellation,
+                    "unit_id": unit_of[p],
+                    "acknowledged_at": now + timedelta(days=made) if done else None,
+                }
+            )
+            services.append({"cancellation_id": cancellation, "service_id": service_id})
+        for day, which in CANCELLED_DAYS.items():
+            cancelled[(p, day)] = (single, period)[which]
+    counts = {
+        "cancellation": loader.load("cancellation", cancellations),
+        "cancellation_acknowledgement": loader.load("cancellation_acknowledgement", acks),
+    }
+    loader.load("cancellation_service", services)
+    return cancelled, counts
+
+
 def _appointments(
     loader: Loader,
     residents: list[int],
@@ -420,20 +475,23 @@ def _appointments(
     service_id: int,
     now: datetime,
     today: date,
+    by_resident: dict[tuple[int, int], int],
 ) -> dict[str, int]:
-    """One visit a day per resident; past ones done (a few cancelled), coming ones planned."""
+    """One visit a day per resident; past ones done (a few cancelled by the service, some by
+    the resident), coming ones assigned."""
     first = loader.next_id("appointment")
 
     def rows() -> Iterator[dict]:
         appointment_id = first
         for i, p in enumerate(residents):
             unit = unit_of[p]
-            nurse = nurses[unit][i % 2]
+            nurse = nurses[unit][i % NURSES_PER_UNIT]
             hour = 8 + i % 8
             for d in range(-DAYS_BACK, DAYS_AHEAD):
                 day = today + timedelta(days=d)
                 start = _utc(day, clock(hour))
-                cancelled = (i + d) % 40 == 0
+                cancellation = by_resident.get((p, d))
+                cancelled = cancellation is not None or (i + d) % 40 == 0
                 done = start < now and not cancelled
                 yield {
                     "id": appointment_id,
@@ -449,7 +507,9 @@ def _appointments(
                     "completed_at": start + timedelta(minutes=20) if done else None,
                     "completed_by_staff_id": nurse if done else None,
                     "cancelled_at": start - timedelta(days=2) if cancelled else None,
-                    "cancelled_by_staff_id": nurse if cancelled else None,
+                    "cancelled_by_staff_id": nurse if cancelled and not cancellation else None,
+                    "cancelled_by_person_id": p if cancellation else None,
+                    "cancellation_id": cancellation,
                     "created_at": now - timedelta(days=DAYS_BACK + 10),
                     "cancel_reason_shared": False,
                 }
