@@ -101,10 +101,26 @@ class Loader:
             if self.postgres:
                 self._copy(table, batch)
             else:
-                with self.engine.begin() as conn:
-                    conn.execute(self.tables[table].insert(), batch)
+                self._insert(table, batch)
             count += len(batch)
         return count
+
+    def _insert(self, table: str, batch: list[dict]) -> None:
+        """SQLite: plain executemany, values stored as SQLAlchemy stores them."""
+        columns = list(batch[0])
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("BEGIN")
+            cursor.executemany(
+                f'INSERT INTO "{table}" ({names}) VALUES ({marks})',  # noqa: S608 - our names
+                [[_sqlite(row[c]) for c in columns] for row in batch],
+            )
+            cursor.execute("COMMIT")
+        finally:
+            raw.close()
 
     def _copy(self, table: str, batch: list[dict]) -> None:
         columns = list(batch[0])
@@ -136,6 +152,15 @@ class Loader:
                         )
                     )
             conn.execute(sa.text("ANALYZE"))
+
+
+def _sqlite(value: object) -> object:
+    """As SQLAlchemy's SQLite types store it: UTC timestamps without offset, ISO dates."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _pg(value: object) -> object:
