@@ -110,6 +110,14 @@ class Appointment(IdMixin, Base):
         sa.Index("ix_appointment_person_start", "person_id", "window_start", "id"),
         sa.Index("ix_appointment_employee_start", "employee_staff_id", "window_start"),
         sa.Index("ix_appointment_unit_start", "unit_id", "window_start"),
+        # Oversikt: completed visits per day, and the visits a cancellation covered.
+        sa.Index("ix_appointment_unit_completed", "unit_id", "completed_at"),
+        sa.Index(
+            "ix_appointment_cancellation",
+            "cancellation_id",
+            sqlite_where=sa.text("cancellation_id IS NOT NULL"),
+            postgresql_where=sa.text("cancellation_id IS NOT NULL"),
+        ),
     )
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="raise_on_sql")

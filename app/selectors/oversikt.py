@@ -1,24 +1,28 @@
-"""The leader's Oversikt: figures for a set of units over a period, aggregated in SQL.
+"""The leader's Oversikt: figures for a set of units over a period.
 
-Three statements whatever the amount of data: thread counts per unit, first-reply times
-(median and 90th percentile in office hours, per service and per staff member), and the
-counts per week or day (messages, cancellations and the visits they covered, completed
-visits). Weeks, days and the office-hours calendar are small VALUES lists built here, so
-the database groups by them without any dialect's date functions.
+Three statements whatever the amount of data, each of a fixed shape (so SQLAlchemy compiles
+it once) and each an index range over the units' rows in the period: thread counts per unit;
+each thread's first reply, from which the office hours to it and their median and 90th
+percentile per service and per staff member are counted here; and counts per hour of
+messages, cancellations and the visits they covered, and completed visits, which are put
+into Oslo days and weeks here. Counting stays in the database; only the period's few first
+replies and hourly counts come back.
 """
 
 from __future__ import annotations
 
+import statistics
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.clock import oslo_day_bounds
+from app.clock import OSLO, oslo_day_bounds
 from app.models import (
     Appointment,
     Cancellation,
@@ -37,24 +41,6 @@ from app.workdays import office_hours
 # The longest period shown, and how far back it may start.
 MAX_DAYS = 366
 MAX_AGE_DAYS = 2 * 366
-
-
-class epoch(FunctionElement[float]):  # noqa: N801 - a SQL function, named like one
-    """Seconds since 1970 of a UTC timestamp column, on SQLite and PostgreSQL."""
-
-    type = sa.Float()
-    inherit_cache = True
-
-
-@compiles(epoch, "sqlite")
-def _epoch_sqlite(element: epoch, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
-    # julianday() is a double: rounded to whole seconds, as the figures need no finer.
-    return f"round((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(epoch)
-def _epoch_default(element: epoch, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
-    return f"round(CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS FLOAT))"
 
 
 def _tag(text: str) -> sa.ColumnElement[str]:
@@ -130,55 +116,40 @@ def thread_counts(session: Session, unit_ids: Sequence[int], now: datetime) -> l
 # --- first-reply times in office hours -------------------------------------------------
 
 
-def office_calendar(first: date, last: date) -> sa.Values:
-    """One row a day: its bounds, its office hours and the office seconds before it (epochs).
+class OfficeClock:
+    """Office seconds from the start of a calendar of Oslo days to any moment in it.
 
-    A weekend or holiday has no office hours (opens = closes = the day's start).
+    A weekend or holiday has no office hours. Built once per request from `office_hours`,
+    so a working-hours difference is two lookups.
     """
-    rows = []
-    before = 0.0
-    day = first
-    while day <= last:
-        start, end = oslo_day_bounds(day)
-        hours = office_hours(day) or (start, start)
-        opens, closes = (t.timestamp() for t in hours)
-        rows.append((start.timestamp(), end.timestamp(), opens, closes, before))
-        before += closes - opens
-        day += timedelta(days=1)
-    return sa.values(
-        sa.column("day_start", sa.Float),
-        sa.column("day_end", sa.Float),
-        sa.column("opens", sa.Float),
-        sa.column("closes", sa.Float),
-        sa.column("office_before", sa.Float),
-        name="office_day",
-    ).data(rows)
+
+    def __init__(self, first: date, last: date) -> None:
+        self.starts: list[float] = []
+        self.hours: list[tuple[float, float, float]] = []  # opens, closes, office before
+        before = 0.0
+        day = first
+        while day <= last:
+            start, _end = oslo_day_bounds(day)
+            opens, closes = (t.timestamp() for t in (office_hours(day) or (start, start)))
+            self.starts.append(start.timestamp())
+            self.hours.append((opens, closes, before))
+            before += closes - opens
+            day += timedelta(days=1)
+
+    def at(self, moment: datetime) -> float:
+        t = moment.timestamp()
+        opens, closes, before = self.hours[max(0, bisect_right(self.starts, t) - 1)]
+        return before + min(max(t - opens, 0.0), closes - opens)
+
+    def between(self, start: datetime, end: datetime) -> float:
+        return self.at(end) - self.at(start)
 
 
-def _office_clock(day: sa.FromClause, moment: sa.ColumnElement[float]) -> sa.ColumnElement[float]:
-    """Office seconds from the calendar's start to `moment` (which falls on `day`)."""
-    return day.c.office_before + sa.case(
-        (moment <= day.c.opens, 0.0),
-        (moment >= day.c.closes, day.c.closes - day.c.opens),
-        else_=moment - day.c.opens,
-    )
-
-
-def _percentile(
-    percent: int, rank: sa.ColumnElement[int], size: sa.ColumnElement[int], value
-) -> sa.ColumnElement[float]:
-    """Linear-interpolated percentile (as PostgreSQL's percentile_cont) of a ranked group,
-    in integer arithmetic that SQLite and PostgreSQL compute alike."""
-    scaled = percent * (size - 1)
-    below = scaled // 100 + 1  # the 1-based rank at or below the percentile
-    fraction = (scaled - (below - 1) * 100) / 100.0
-    return sa.func.sum(
-        sa.case(
-            (rank == below, value * (1.0 - fraction)),
-            (rank == below + 1, value * fraction),
-            else_=0.0,
-        )
-    )
+def _percentile(ordered: list[float], percent: int) -> float:
+    """Linear-interpolated percentile of sorted values (as PostgreSQL's percentile_cont)."""
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[percent - 1]
 
 
 @dataclass(frozen=True)
@@ -197,9 +168,10 @@ def first_reply_times(
 ) -> list[ReplyTimes]:
     """Threads residents started in the period and staff have answered: the office hours
     from the resident's message to the first staff reply (an interim reply counts), per
-    service and per staff member who replied. One statement."""
-    calendar = office_calendar(period.first, max(today, period.last)).cte("office_day")
-    ranked_replies = (
+    service and per staff member who replied. One statement finds each thread's first
+    reply (a fixed shape, so its compiled form is cached); the office hours and the
+    percentiles of those few rows are counted here."""
+    first_reply = (
         sa.select(
             Message.thread_id,
             Message.sent_at,
@@ -219,59 +191,25 @@ def first_reply_times(
         )
         .subquery("reply")
     )
-    asked_day, replied_day = calendar.alias("asked_day"), calendar.alias("replied_day")
-    asked, replied = epoch(Thread.created_at), epoch(ranked_replies.c.sent_at)
-    seconds = (_office_clock(replied_day, replied) - _office_clock(asked_day, asked)).label("secs")
-    answered = (
-        sa.select(Thread.service_id, ranked_replies.c.author_staff_id.label("staff_id"), seconds)
-        .join(ranked_replies, ranked_replies.c.thread_id == Thread.id)
-        .join(asked_day, sa.and_(asked >= asked_day.c.day_start, asked < asked_day.c.day_end))
-        .join(
-            replied_day,
-            sa.and_(replied >= replied_day.c.day_start, replied < replied_day.c.day_end),
-        )
-        .where(ranked_replies.c.rn == 1)
-        .cte("answered")
-    )
-
-    def ranked(kind: str, key: sa.ColumnElement[int]) -> sa.Select:
-        return sa.select(
-            _tag(kind).label("kind"),
-            key.label("key"),
-            answered.c.secs,
-            sa.func.row_number().over(partition_by=key, order_by=answered.c.secs).label("rn"),
-            sa.func.count().over(partition_by=key).label("cnt"),
-        )
-
-    groups = sa.union_all(
-        ranked("service", answered.c.service_id), ranked("staff", answered.c.staff_id)
-    ).subquery("grouped")
-    per_group = (
-        sa.select(
-            groups.c.kind,
-            groups.c.key,
-            sa.func.max(groups.c.cnt).label("cnt"),
-            _percentile(50, groups.c.rn, groups.c.cnt, groups.c.secs).label("median"),
-            _percentile(90, groups.c.rn, groups.c.cnt, groups.c.secs).label("p90"),
-        )
-        .group_by(groups.c.kind, groups.c.key)
-        .subquery("per_group")
-    )
-    name = sa.case(
-        (per_group.c.kind == "service", Service.name), else_=StaffAccount.full_name
-    ).label("name")
     statement = (
-        sa.select(per_group.c.kind, name, per_group.c.cnt, per_group.c.median, per_group.c.p90)
-        .outerjoin(Service, sa.and_(per_group.c.kind == "service", Service.id == per_group.c.key))
-        .outerjoin(
-            StaffAccount, sa.and_(per_group.c.kind == "staff", StaffAccount.id == per_group.c.key)
-        )
-        .order_by(per_group.c.kind, name)
+        sa.select(Service.name, StaffAccount.full_name, Thread.created_at, first_reply.c.sent_at)
+        .join(first_reply, first_reply.c.thread_id == Thread.id)
+        .join(Service, Service.id == Thread.service_id)
+        .join(StaffAccount, StaffAccount.id == first_reply.c.author_staff_id)
+        .where(first_reply.c.rn == 1)
     )
-    return [
-        ReplyTimes(kind, name, size, median / 3600.0, p90 / 3600.0)
-        for kind, name, size, median, p90 in session.execute(statement)
-    ]
+    clock = OfficeClock(period.first, max(today, period.last))
+    groups: dict[tuple[str, str], list[float]] = {}
+    for service, staff, asked, replied in session.execute(statement):
+        seconds = clock.between(asked, replied)
+        groups.setdefault(("service", service), []).append(seconds)
+        groups.setdefault(("staff", staff), []).append(seconds)
+    result = []
+    for (kind, name), seconds in sorted(groups.items()):
+        seconds.sort()
+        median, p90 = _percentile(seconds, 50), _percentile(seconds, 90)
+        result.append(ReplyTimes(kind, name, len(seconds), median / 3600.0, p90 / 3600.0))
+    return result
 
 
 # --- counts per week and per day --------------------------------------------------------
@@ -299,42 +237,45 @@ class Volumes:
     days: list[DayCount]
 
 
-def _buckets(name: str, spans: Sequence[tuple[date, date]]) -> sa.Values:
-    rows = [
-        (i, oslo_day_bounds(first)[0].timestamp(), oslo_day_bounds(last)[1].timestamp())
-        for i, (first, last) in enumerate(spans)
-    ]
-    return sa.values(
-        sa.column("idx", sa.Integer),
-        sa.column("starts", sa.Float),
-        sa.column("ends", sa.Float),
-        name=name,
-    ).data(rows)
+class hour(FunctionElement[int]):  # noqa: N801 - a SQL function, named like one
+    """The UTC hour of a timestamp column, counted from 1970, on SQLite and PostgreSQL.
+
+    Oslo's offset from UTC is whole hours, so an hour lies within one Oslo day.
+    """
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(hour, "sqlite")
+def _hour_sqlite(element: hour, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
+    # Rounded to whole seconds first, so a value on the hour does not fall into the one before.
+    moment = compiler.process(element.clauses, **kw)
+    return f"CAST(round((julianday({moment}) - 2440587.5) * 86400.0) / 3600 AS INTEGER)"
+
+
+@compiles(hour)
+def _hour_default(element: hour, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
+    moment = compiler.process(element.clauses, **kw)
+    return f"CAST(floor(EXTRACT(EPOCH FROM {moment}) / 3600) AS INTEGER)"
 
 
 def volumes(session: Session, unit_ids: Sequence[int], period: Period) -> Volumes:
     """Messages (from residents and from staff), cancellations by residents and the visits
-    they covered, per week; completed visits per day. One statement."""
-    weeks = period.weeks
-    days = period.days
-    week = _buckets("week", weeks).cte("week")
-    day = _buckets("day", [(d, d) for d in days]).cte("day")
-
-    def bucketed(bucket: sa.FromClause, moment: sa.ColumnElement) -> sa.ColumnElement[bool]:
-        at = epoch(moment)
-        return sa.and_(at >= bucket.c.starts, at < bucket.c.ends)
+    they covered, per week; completed visits per day. One statement counts per hour (a
+    fixed shape, each series an index range); the hours are put into days and weeks here."""
 
     def in_period(moment: sa.ColumnElement) -> sa.ColumnElement[bool]:
         return sa.and_(moment >= period.start, moment < period.end)
 
     def messages(series: str, by_staff: bool) -> sa.Select:
         author = Message.author_staff_id if by_staff else Message.author_person_id
+        at = hour(Message.sent_at)
         return (
-            sa.select(_tag(series).label("series"), week.c.idx, sa.func.count(Message.id))
+            sa.select(_tag(series).label("series"), at, sa.func.count(Message.id))
             .join(Thread, Thread.id == Message.thread_id)
-            .join(week, bucketed(week, Message.sent_at))
             .where(Thread.unit_id.in_(unit_ids), in_period(Message.sent_at), author.is_not(None))
-            .group_by(week.c.idx)
+            .group_by(at)
         )
 
     concerns_units = (
@@ -342,24 +283,28 @@ def volumes(session: Session, unit_ids: Sequence[int], period: Period) -> Volume
         .where(CancellationAcknowledgement.unit_id.in_(unit_ids))
         .scalar_subquery()
     )
+    cancelled_at = hour(Cancellation.created_at)
     cancellations = (
-        sa.select(_tag("cancellations"), week.c.idx, sa.func.count(Cancellation.id))
-        .join(week, bucketed(week, Cancellation.created_at))
+        sa.select(_tag("cancellations"), cancelled_at, sa.func.count(Cancellation.id))
         .where(in_period(Cancellation.created_at), Cancellation.id.in_(concerns_units))
-        .group_by(week.c.idx)
+        .group_by(cancelled_at)
+    )
+    # Per cancellation, the visits it covered in these units: one index range each.
+    visits_of = (
+        sa.select(sa.func.count(Appointment.id))
+        .where(Appointment.cancellation_id == Cancellation.id, Appointment.unit_id.in_(unit_ids))
+        .scalar_subquery()
     )
     covered = (
-        sa.select(_tag("covered"), week.c.idx, sa.func.count(Appointment.id))
-        .join(Cancellation, Cancellation.id == Appointment.cancellation_id)
-        .join(week, bucketed(week, Cancellation.created_at))
-        .where(in_period(Cancellation.created_at), Appointment.unit_id.in_(unit_ids))
-        .group_by(week.c.idx)
+        sa.select(_tag("covered"), cancelled_at, sa.func.sum(visits_of))
+        .where(in_period(Cancellation.created_at), Cancellation.id.in_(concerns_units))
+        .group_by(cancelled_at)
     )
+    done_at = hour(Appointment.completed_at)
     completed = (
-        sa.select(_tag("completed"), day.c.idx, sa.func.count(Appointment.id))
-        .join(day, bucketed(day, Appointment.completed_at))
+        sa.select(_tag("completed"), done_at, sa.func.count(Appointment.id))
         .where(in_period(Appointment.completed_at), Appointment.unit_id.in_(unit_ids))
-        .group_by(day.c.idx)
+        .group_by(done_at)
     )
     statement = sa.union_all(
         messages("from_residents", by_staff=False),
@@ -368,23 +313,36 @@ def volumes(session: Session, unit_ids: Sequence[int], period: Period) -> Volume
         covered,
         completed,
     )
-    found: dict[tuple[str, int], int] = {
-        (series, idx): n for series, idx, n in session.execute(statement)
-    }
+    weeks, days = period.weeks, period.days
+    week_of = {d: i for i, (first, last) in enumerate(weeks) for d in _days(first, last)}
+    day_of = {d: i for i, d in enumerate(days)}
+    week_found: dict[tuple[str, int], int] = {}
+    day_found: dict[int, int] = {}
+    for series, at, n in session.execute(statement):
+        day = datetime.fromtimestamp(at * 3600, UTC).astimezone(OSLO).date()
+        if series == "completed":
+            day_found[day_of[day]] = day_found.get(day_of[day], 0) + n
+        else:
+            key = (series, week_of[day])
+            week_found[key] = week_found.get(key, 0) + (n or 0)
     return Volumes(
         weeks=[
             WeekCounts(
                 first,
                 last,
-                found.get(("from_residents", i), 0),
-                found.get(("from_staff", i), 0),
-                found.get(("cancellations", i), 0),
-                found.get(("covered", i), 0),
+                week_found.get(("from_residents", i), 0),
+                week_found.get(("from_staff", i), 0),
+                week_found.get(("cancellations", i), 0),
+                week_found.get(("covered", i), 0),
             )
             for i, (first, last) in enumerate(weeks)
         ],
-        days=[DayCount(d, found.get(("completed", i), 0)) for i, d in enumerate(days)],
+        days=[DayCount(d, day_found.get(i, 0)) for i, d in enumerate(days)],
     )
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def oversikt_units(municipality_id: int, unit_ids: frozenset[int] | None) -> sa.Select:
