@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     from app.web.pwa import bp as pwa_bp
     from app.web.staff.routes import bp as staff_bp
 
+    app.session_interface = headers.SessionInterface()
     edge.register_converters(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(citizen_bp)
