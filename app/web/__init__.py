@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from app.database import durable_writes_pending
 from app.extensions import db
 from app.security.access import AccessDenied
-from app.web import edge, filters, headers
+from app.web import compression, edge, filters, headers
 from app.web.htmx import render, wants_fragment
 
 
@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
 
     edge.init_app(app)
     filters.init_app(app)
+    compression.init_app(app)
     app.after_request(_finish_transaction)
     app.after_request(headers.apply)
     app.context_processor(_template_globals)
