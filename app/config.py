@@ -104,6 +104,8 @@ class Config:
         self.LOGIN_BLOCK_SECONDS = int(_env("LOGIN_BLOCK_SECONDS", "60"))
         self.LOGIN_BLOCK_MAX_SECONDS = int(_env("LOGIN_BLOCK_MAX_SECONDS", "3600"))
         self.LOGIN_START_LIMIT = int(_env("LOGIN_START_LIMIT", "30"))
+        # Responses compressed by the app (brotli or gzip); off when a reverse proxy does it.
+        self.COMPRESS_RESPONSES = _flag("COMPRESS_RESPONSES", True)
         # Proxies in front of the app that set X-Forwarded-For/-Proto/-Host (0: none).
         self.PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
 

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from app.database import durable_writes_pending
 from app.extensions import db
 from app.security.access import AccessDenied
-from app.web import edge, filters, headers
+from app.web import compression, edge, filters, headers
 from app.web.htmx import render, wants_fragment
 
 
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     from app.web.pwa import bp as pwa_bp
     from app.web.staff.routes import bp as staff_bp
 
+    app.session_interface = headers.SessionInterface()
     edge.register_converters(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(citizen_bp)
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
     edge.init_app(app)
     app.before_request(password_change_gate)
     filters.init_app(app)
+    compression.init_app(app)
     app.after_request(_finish_transaction)
     app.after_request(headers.apply)
     app.context_processor(_template_globals)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session
+from flask import Flask, current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.wrappers import Response
 
 CSP = (
@@ -12,6 +13,20 @@ CSP = (
 )
 # Kept in the session cookie from log-in to log-out: where this browser's forms may lead.
 SESSION_FORM_ORIGINS = "csp_form_origins"
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, left out of static files' responses.
+
+    Static files are the same for everyone: they carry no Set-Cookie and no `Vary: Cookie`,
+    which Flask adds whenever the session was touched (Flask-Login's after-request function
+    touches it on every response), and which would keep shared caches from storing them.
+    """
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if request.endpoint == "static":
+            return
+        super().save_session(app, session, response)
 
 
 def allow_form_target(origin: str) -> None:
@@ -39,7 +54,7 @@ def apply(response: Response) -> Response:
     h = response.headers
     static = request.endpoint == "static"
     origins = [*g.get("csp_form_origins", ())]
-    if not static:  # (reading the session marks a response Vary: Cookie)
+    if not static:  # a static file is the same for every session
         origins += session.get(SESSION_FORM_ORIGINS) or ()
     extra = "".join(f" {origin}" for origin in dict.fromkeys(origins))
     framers = g.get("csp_frame_ancestors")

@@ -39,6 +39,22 @@ def test_static_files_with_a_version_are_cached_for_a_year(client, db):
     response.close()
 
 
+@pytest.mark.parametrize("who", ["anonymous", "resident", "staff"])
+def test_static_files_carry_no_cookie(client, db, login, world, who):
+    """The same for everyone: no Set-Cookie, and no `Vary: Cookie` to keep caches off."""
+    html = client.get("/").get_data(as_text=True)
+    css = re.search(r'href="(/static/css/app\.css\?v=[0-9a-f]+)"', html).group(1)
+    if who == "resident":
+        login.resident(world.resident)
+    elif who == "staff":
+        login.staff(world.employee)
+    for url in (css, "/static/js/app.js"):
+        response = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert "Cookie" not in response.headers.get("Vary", ""), url
+        assert "Set-Cookie" not in response.headers, url
+        response.close()
+
+
 def test_other_protective_headers(client, db):
     headers = client.get("/").headers
     assert headers["X-Content-Type-Options"] == "nosniff"
