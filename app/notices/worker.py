@@ -6,10 +6,15 @@ claimed again when the lease runs out; so every notice is sent at least once and
 as sent once, and the provider's idempotency key (SMS) or the stable Message-ID (e-mail)
 makes a repeat recognisable. On PostgreSQL several workers claim with FOR UPDATE SKIP
 LOCKED and never take the same notice; on SQLite one worker is enough.
+
+Waking: an idle worker waits until the next notice is due, at most NOTICE_POLL_SECONDS. On
+PostgreSQL it also LISTENs for the NOTIFY that queueing a notice sends
+(app/services/notices.py), and claims at once when it comes; the poll is the fallback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import signal
@@ -17,6 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -43,7 +49,7 @@ from app.notices.channels import (
 )
 from app.notices.texts import NoticeText, notice_text
 from app.services.audit import usage_log_add_many
-from app.services.notices import representatives
+from app.services.notices import NOTICE_CHANNEL, representatives
 
 log = logging.getLogger("hjemmedialog.notices")
 
@@ -363,6 +369,77 @@ def run_batch(session: Session, channels: Channels, settings: Settings) -> dict[
     return counts
 
 
+def next_due_in(session: Session, now: datetime, settings: Settings) -> float:
+    """Seconds until the next pending notice is due, at most the poll interval."""
+    soonest = session.scalar(
+        sa.select(sa.func.min(Notice.next_attempt_at)).where(
+            Notice.status == NoticeStatus.PENDING, Notice.next_attempt_at > now
+        )
+    )
+    session.commit()
+    if soonest is None:
+        return settings.poll
+    if soonest.tzinfo is None:  # SQLite keeps no time zone; the app stores UTC
+        soonest = soonest.replace(tzinfo=now.tzinfo)
+    # A millisecond late rather than early: woken early, the claim finds nothing yet.
+    return min(settings.poll, max((soonest - now).total_seconds() + 0.001, 0.0))
+
+
+class Waker:
+    """Waits for work: on PostgreSQL a NOTIFY on NOTICE_CHANNEL ends the wait at once.
+
+    Uses psycopg's own `notifies(timeout=...)` on a connection of its own, in autocommit
+    and outside the pool. It listens from the start, before the first claim, so a notice
+    queued while a batch is sent is not missed: its notification waits on the connection.
+    A lost connection is opened again at the next wait; until then the worker polls.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.listening = engine.dialect.name == "postgresql"
+        self._conn = None
+        if self.listening:
+            self._listen()
+
+    def _listen(self) -> bool:
+        try:
+            raw = self.engine.raw_connection()
+            conn = raw.driver_connection
+            raw.detach()  # its own connection for as long as the worker runs
+            conn.autocommit = True
+            conn.execute(f"LISTEN {NOTICE_CHANNEL}")
+        except (sa.exc.SQLAlchemyError, psycopg.Error):
+            log.warning("cannot LISTEN for notices; polling instead", exc_info=True)
+            return False
+        self._conn = conn
+        return True
+
+    def wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if not self.listening:
+            time.sleep(seconds)
+            return
+        if self._conn is None:
+            if self._listen():
+                return  # notices queued while not listening were not announced: look now
+            time.sleep(seconds)
+            return
+        try:
+            for _ in self._conn.notifies(timeout=seconds, stop_after=1):
+                pass
+        except psycopg.Error:
+            log.warning("lost the LISTEN connection; polling until it is back", exc_info=True)
+            self.close()
+            time.sleep(seconds)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = None
+
+
 def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
     """Deliver until stopped (SIGTERM or SIGINT), or with `once` until nothing is due."""
     settings = Settings.from_app(app)
@@ -383,15 +460,18 @@ def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
     totals: dict[str, int] = {}
+    waker = Waker(session.get_bind()) if not once else None
     try:
         while not stopping:
             counts = run_batch(session, channels, settings)
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
             if not counts:
-                if once:
+                if waker is None:
                     break
-                time.sleep(settings.poll)
+                waker.wait(next_due_in(session, utcnow(), settings))
     finally:
+        if waker is not None:
+            waker.close()
         channels.close()
     return totals
