@@ -67,7 +67,9 @@ def message_id(notice: Addressed, sender: str) -> str:
 
 
 class SmtpChannel:
-    """E-mail through a real SMTP server; one connection kept open across a batch."""
+    """E-mail through a real SMTP server: one connection (one connect, TLS and login) serves
+    every message of a batch, and the next batches, until the server drops it or a send
+    fails; smtplib sends each message as its own MAIL/RCPT/DATA transaction on it."""
 
     def __init__(
         self,
@@ -132,17 +134,27 @@ class SmtpChannel:
         reused = self._smtp is not None
         try:
             return self._connect().send_message(email)
-        except smtplib.SMTPServerDisconnected:
+        except (smtplib.SMTPServerDisconnected, ConnectionError) as error:
             if not reused:
                 raise
-            # The server closed a connection left idle between batches: open a new one.
-            self.close()
-            return self._connect().send_message(email)
+            dropped = error
+        except smtplib.SMTPResponseException as error:
+            if not reused or error.smtp_code != 421:  # 421: the server is closing the connection
+                raise
+            dropped = error
+        # The server dropped a connection that had served earlier messages (an idle timeout,
+        # a restart, a limit per connection). This message got no 250 for its data, so it
+        # was not accepted: send it once more on a new connection. (A reply lost after the
+        # server took the data makes a repeat with the same Message-ID, as after a crash.)
+        log.info("SMTP connection dropped (%s); reconnecting", dropped)
+        self.close()
+        return self._connect().send_message(email)
 
     def close(self) -> None:
         if self._smtp is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
+            self._smtp.close()  # quit() leaves the socket open when the server is gone
             self._smtp = None
 
 
