@@ -466,3 +466,26 @@ def test_a_server_gone_mid_batch_leaves_the_rest_to_a_retry(app, db, world, smtp
         clock.shift(timedelta(minutes=2))  # past the first back-off
         assert deliver(app, db, channels(smtp.port)) == {"sent": 6}
     assert smtp.recorder.by_notice() == {notice.id: 1 for notice in made}
+
+
+def test_the_message_built_once_per_text_is_the_message_built_whole():
+    """The shared part is cached per text; the message equals the one the email package
+    builds for the notice (the international-address path), Date aside."""
+    import email as email_package
+    from types import SimpleNamespace
+
+    from app.notices.texts import NoticeText
+
+    channel = SmtpChannel("127.0.0.1", 25, sender="Hjemmedialog – Testby <ikke-svar@t.example>")
+    text = NoticeText(subject="Ny melding fra Testby kommune", body="Logg på for å lese.\n")
+    notice = SimpleNamespace(
+        id=7, channel=NoticeChannel.EMAIL, address="rita@test.example", language="nn"
+    )
+    head = f"To: {notice.address}\r\nMessage-ID: <notice-7@t.example>\r\n"
+    fast = email_package.message_from_bytes(head.encode() + channel._part(notice, text))  # noqa: SLF001
+    whole = email_package.message_from_bytes(channel._email(notice, text).as_bytes())  # noqa: SLF001
+    assert channel._part(notice, text) is channel._part(notice, text)  # noqa: SLF001
+    del whole["Date"], whole["X-Hjemmedialog-Notice"]
+    assert sorted(fast.items()) == sorted(whole.items())
+    assert fast.get_payload(decode=True) == whole.get_payload(decode=True)
+    assert fast.get_payload(decode=True).decode() == text.body
