@@ -7,6 +7,7 @@ failure (try again later) or a permanent one (do not try again).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import smtplib
@@ -64,8 +65,12 @@ class Channel(Protocol):
 
 def message_id(notice: Addressed, sender: str) -> str:
     """Stable per notice: a repeat after a crash is recognisable as the same message."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "hjemmedialog.invalid"
-    return f"<notice-{notice.id}@{domain}>"
+    return f"<notice-{notice.id}@{_domain(sender)}>"
+
+
+@functools.lru_cache(maxsize=16)
+def _domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "hjemmedialog.invalid"
 
 
 class SmtpChannel:

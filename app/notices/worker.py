@@ -15,6 +15,7 @@ PostgreSQL it also LISTENs for the NOTIFY that queueing a notice sends
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
 import signal
@@ -420,13 +421,33 @@ def deliver_one(
 
 
 def _text(notice: Outgoing) -> NoticeText:
+    return _text_for(
+        notice.event,
+        notice.channel,
+        notice.language,
+        notice.sender,
+        notice.recipient_person_id != notice.subject_person_id,
+        notice.completed_at,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_for(
+    event: NoticeEvent,
+    channel: NoticeChannel,
+    language: str,
+    sender: str,
+    for_someone_else: bool,  # noqa: FBT001
+    completed_at: datetime | None,
+) -> NoticeText:
+    """The same few texts serve most notices; translating them each time cost ~0.3 ms."""
     return notice_text(
-        event=notice.event,
-        channel=notice.channel,
-        language=notice.language,
-        sender=notice.sender,
-        for_someone_else=notice.recipient_person_id != notice.subject_person_id,
-        completed_at=notice.completed_at,
+        event=event,
+        channel=channel,
+        language=language,
+        sender=sender,
+        for_someone_else=for_someone_else,
+        completed_at=completed_at,
     )
 
 
