@@ -6,17 +6,25 @@ claimed again when the lease runs out; so every notice is sent at least once and
 as sent once, and the provider's idempotency key (SMS) or the stable Message-ID (e-mail)
 makes a repeat recognisable. On PostgreSQL several workers claim with FOR UPDATE SKIP
 LOCKED and never take the same notice; on SQLite one worker is enough.
+
+Waking: an idle worker waits until the next notice is due, at most NOTICE_POLL_SECONDS. On
+PostgreSQL it also LISTENs for the NOTIFY that queueing a notice sends
+(app/services/notices.py), and claims at once when it comes; the poll is the fallback.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import random
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -43,10 +51,12 @@ from app.notices.channels import (
 )
 from app.notices.texts import NoticeText, notice_text
 from app.services.audit import usage_log_add_many
-from app.services.notices import representatives
+from app.services.notices import NOTICE_CHANNEL, representatives
 
 log = logging.getLogger("hjemmedialog.notices")
 
+# An idle worker notices SIGTERM within this long.
+STOP_CHECK = 0.5
 # A send must finish inside the lease; one that starts later than this before its end waits.
 LEASE_MARGIN = timedelta(milliseconds=500)
 
@@ -83,6 +93,12 @@ def backoff_delay(attempts: int, settings: Settings, rng: random.Random | None =
 
 def claim(session: Session, *, now: datetime, settings: Settings) -> tuple[list[int], datetime]:
     """Take up to a batch of due notices for this worker; committed before any sending."""
+    ids, lease_until = _claim(session, now=now, settings=settings)
+    session.commit()
+    return ids, lease_until
+
+
+def _claim(session: Session, *, now: datetime, settings: Settings) -> tuple[list[int], datetime]:
     due = (
         sa.select(Notice.id)
         .where(
@@ -98,13 +114,12 @@ def claim(session: Session, *, now: datetime, settings: Settings) -> tuple[list[
     ids = list(session.scalars(due))
     lease_until = now + settings.lease
     if ids:
+        notice = Notice.__table__.c
         session.execute(
-            sa.update(Notice)
-            .where(Notice.id.in_(ids))
-            .values(claimed_until=lease_until, attempts=Notice.attempts + 1)
-            .execution_options(synchronize_session=False)
+            sa.update(Notice.__table__)
+            .where(notice.id.in_(ids))
+            .values(claimed_until=lease_until, attempts=notice.attempts + 1)
         )
-    session.commit()
     return ids, lease_until
 
 
@@ -166,7 +181,7 @@ class Outgoing:
     completed_at: datetime | None
 
 
-def _visit_id(notice: Notice) -> int | None:
+def _visit_id(notice: sa.Row) -> int | None:
     """The visit a completed-visit notice is about (its event key is "visit:<id>")."""
     if notice.event is not NoticeEvent.VISIT_COMPLETED:
         return None
@@ -174,16 +189,37 @@ def _visit_id(notice: Notice) -> int | None:
 
 
 def load_batch(session: Session, ids: list[int]) -> list[Outgoing]:
-    """The claimed notices with their sender names and visit times: three queries a batch."""
+    """The claimed notices with their sender names and visit times, in a read of its own."""
+    batch = _load(session, ids)
+    session.commit()
+    return batch
+
+
+def _load(session: Session, ids: list[int]) -> list[Outgoing]:
+    """The claimed notices with their sender names and visit times: two queries a batch."""
     if not ids:
         return []
+    # Columns, not entities: the claim just changed these rows behind the identity map.
     notices = session.execute(
-        sa.select(Notice, Municipality.notice_sender_name)
+        sa.select(
+            Notice.id,
+            Notice.status,
+            Notice.claimed_until,
+            Notice.attempts,
+            Notice.recipient_person_id,
+            Notice.subject_person_id,
+            Notice.event,
+            Notice.event_key,
+            Notice.channel,
+            Notice.address,
+            Notice.language,
+            Municipality.notice_sender_name,
+        )
         .join(Municipality, Municipality.id == Notice.municipality_id)
         .where(Notice.id.in_(ids))
         .order_by(Notice.id)
     ).all()
-    visits = {_visit_id(notice) for notice, _ in notices} - {None}
+    visits = {_visit_id(notice) for notice in notices} - {None}
     completed = (
         dict(
             session.execute(
@@ -207,12 +243,11 @@ def load_batch(session: Session, ids: list[int]) -> list[Outgoing]:
             channel=n.channel,
             address=n.address,
             language=n.language,
-            sender=sender or "",
+            sender=n.notice_sender_name or "",
             completed_at=completed.get(_visit_id(n)),
         )
-        for n, sender in notices
+        for n in notices
     ]
-    session.commit()  # end the read; each notice is then written in its own transaction
     return batch
 
 
@@ -224,19 +259,151 @@ def _still_represents(session: Session, notice: Outgoing, now: datetime) -> bool
     return notice.recipient_person_id in {p.id for p in representatives(session, subject, now)}
 
 
-def _record(session: Session, notice_id: int, lease_until: datetime, **values) -> bool:
-    """Write the result only if this worker still holds the claim."""
-    notice = Notice.__table__.c  # Core: one statement per notice, without ORM bookkeeping
-    done = session.execute(
-        sa.update(Notice.__table__)
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one notice of a batch and the columns it sets."""
+
+    notice: Outgoing
+    outcome: str  # sent, dropped, failed or retry
+    values: dict[str, object]
+
+
+def _dropped(notice: Outgoing, reason: str) -> Result:
+    return Result(notice, "dropped", {"status": NoticeStatus.DROPPED, "last_error": reason})
+
+
+def _not_to_send(
+    session: Session, notice: Outgoing, lease_until: datetime, now: datetime
+) -> Result | str | None:
+    """Why a claimed notice is not sent: a result to record, an outcome that records
+    nothing, or None to send it."""
+    if notice.status is not NoticeStatus.PENDING or notice.claimed_until != lease_until:
+        return "not_mine"
+    if now >= lease_until - LEASE_MARGIN:
+        # The lease is (nearly) up: another worker may claim it now; leave it to them.
+        return "lease_expired"
+    if notice.event is NoticeEvent.VISIT_COMPLETED and notice.completed_at is None:
+        # Undone (Angre) at the very end of its window: the visit is not done after all.
+        return _dropped(notice, "the visit is no longer registered as done")
+    if not _still_represents(session, notice, now):
+        return _dropped(notice, "recipient no longer represents the person")
+    return None
+
+
+def _send(notice: Outgoing, channels: Channels, settings: Settings) -> Result:
+    channel = channels.for_notice(notice)
+    if channel is None:
+        outcome = Temporary(f"no {notice.channel.value} channel configured")
+    else:
+        outcome = channel.send(notice, _text(notice))
+    now = utcnow()
+    if isinstance(outcome, Delivered):
+        values = {
+            "status": NoticeStatus.SENT,
+            "sent_at": now,
+            "provider_id": outcome.provider_id[:200],
+            "last_error": None,
+        }
+        return Result(notice, "sent", values)
+    if isinstance(outcome, Permanent) or notice.attempts >= settings.max_attempts:
+        log.warning("notice %s failed for good: %s", notice.id, outcome.error)
+        values = {"status": NoticeStatus.FAILED, "last_error": outcome.error[:500]}
+        return Result(notice, "failed", values)
+    delay = outcome.retry_after or backoff_delay(notice.attempts, settings)
+    values = {
+        "next_attempt_at": now + timedelta(seconds=delay),
+        "last_error": outcome.error[:500],
+    }
+    return Result(notice, "retry", values)
+
+
+def _record(session: Session, lease_until: datetime, results: list[Result]) -> set[int]:
+    """Write the outcomes of a batch, for the notices this worker still holds; returns those.
+
+    A few statements for the whole batch: the held notices are locked, each kind of result
+    is one executemany (psycopg pipelines it), and the usage log is one insert."""
+    if not results:
+        return set()
+    notice = Notice.__table__.c  # Core: no ORM bookkeeping
+    held = (
+        sa.select(notice.id)
         .where(
-            notice.id == notice_id,
+            notice.id.in_([r.notice.id for r in results]),
             notice.status == NoticeStatus.PENDING,
             notice.claimed_until == lease_until,
         )
-        .values(claimed_until=None, **values)
-    ).rowcount
-    return done == 1
+        .order_by(notice.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        held = held.with_for_update()  # SQLite: BEGIN IMMEDIATE already holds the write lock
+    mine = set(session.scalars(held))
+    by_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for result in results:
+        if result.notice.id in mine:
+            row = {f"new_{key}": value for key, value in result.values.items()}
+            row["notice_id"] = result.notice.id
+            by_columns.setdefault(tuple(sorted(result.values)), []).append(row)
+    for columns, rows in by_columns.items():
+        session.execute(
+            sa.update(Notice.__table__)
+            .where(notice.id == sa.bindparam("notice_id"))
+            .values(claimed_until=None, **{c: sa.bindparam(f"new_{c}") for c in columns}),
+            rows,
+        )
+    usage_log_add_many(
+        session,
+        [
+            {
+                "at": result.values["sent_at"],
+                "subject_person_id": result.notice.subject_person_id,
+                "action": UsageAction.NOTICE_SENT,
+                "actor_person_id": result.notice.recipient_person_id,
+                "object_type": "notice",
+                "object_id": result.notice.id,
+                "detail": result.notice.channel.value,
+            }
+            for result in results
+            if result.outcome == "sent" and result.notice.id in mine
+        ],
+    )
+    return mine
+
+
+def deliver_batch(
+    session: Session,
+    batch: list[Outgoing],
+    lease_until: datetime,
+    channels: Channels,
+    settings: Settings,
+) -> dict[str, int]:
+    """Send a claimed batch, then record every outcome in one transaction.
+
+    Nothing is recorded between sends: a worker killed in the middle of a batch leaves the
+    batch to be claimed again when the lease runs out, and what it had sent of it goes out
+    again (with the same Message-ID or idempotency key). NOTICE_BATCH_SIZE bounds that."""
+    counts: dict[str, int] = {}
+    results: list[Result] = []
+    to_send: list[Outgoing] = []
+    now = utcnow()
+    for notice in batch:
+        verdict = _not_to_send(session, notice, lease_until, now)
+        if verdict is None:
+            to_send.append(notice)
+        elif isinstance(verdict, Result):
+            results.append(verdict)
+        else:
+            counts[verdict] = counts.get(verdict, 0) + 1
+    session.commit()  # hold no transaction (nor SQLite's write lock) while sending
+    for notice in to_send:
+        if utcnow() >= lease_until - LEASE_MARGIN:
+            counts["lease_expired"] = counts.get("lease_expired", 0) + 1
+            continue
+        results.append(_send(notice, channels, settings))
+    _record(session, lease_until, results)
+    session.commit()
+    for result in results:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    return counts
 
 
 def deliver_one(
@@ -247,120 +414,129 @@ def deliver_one(
     settings: Settings,
 ) -> str:
     """Send one claimed notice and record the outcome; returns what happened."""
-    (notice,) = load_batch(session, [notice_id])
-    return deliver(session, notice, lease_until, channels, settings)
-
-
-def deliver(
-    session: Session,
-    notice: Outgoing,
-    lease_until: datetime,
-    channels: Channels,
-    settings: Settings,
-) -> str:
-    """Send one notice of a claimed batch and record the outcome in its own transaction."""
-    now = utcnow()
-    if notice.status is not NoticeStatus.PENDING or notice.claimed_until != lease_until:
-        return "not_mine"
-    if now >= lease_until - LEASE_MARGIN:
-        # The lease is (nearly) up: another worker may claim it now; leave it to them.
-        return "lease_expired"
-    if notice.event is NoticeEvent.VISIT_COMPLETED and notice.completed_at is None:
-        # Undone (Angre) at the very end of its window: the visit is not done after all.
-        _record(
-            session,
-            notice.id,
-            lease_until,
-            status=NoticeStatus.DROPPED,
-            last_error="the visit is no longer registered as done",
-        )
-        session.commit()
-        return "dropped"
-    if not _still_represents(session, notice, now):
-        _record(
-            session,
-            notice.id,
-            lease_until,
-            status=NoticeStatus.DROPPED,
-            last_error="recipient no longer represents the person",
-        )
-        session.commit()
-        return "dropped"
-    session.commit()  # hold no transaction (nor SQLite's write lock) while sending
-    channel = channels.for_notice(notice)
-    if channel is None:
-        outcome = Temporary(f"no {notice.channel.value} channel configured")
-    else:
-        outcome = channel.send(notice, _text(notice))
-    now = utcnow()
-    if isinstance(outcome, Delivered):
-        if _record(
-            session,
-            notice.id,
-            lease_until,
-            status=NoticeStatus.SENT,
-            sent_at=now,
-            provider_id=outcome.provider_id[:200],
-            last_error=None,
-        ):
-            usage_log_add_many(
-                session,
-                [
-                    {
-                        "at": now,
-                        "subject_person_id": notice.subject_person_id,
-                        "action": UsageAction.NOTICE_SENT,
-                        "actor_person_id": notice.recipient_person_id,
-                        "object_type": "notice",
-                        "object_id": notice.id,
-                        "detail": notice.channel.value,
-                    }
-                ],
-            )
-        session.commit()
-        return "sent"
-    if isinstance(outcome, Permanent) or notice.attempts >= settings.max_attempts:
-        _record(
-            session,
-            notice.id,
-            lease_until,
-            status=NoticeStatus.FAILED,
-            last_error=outcome.error[:500],
-        )
-        session.commit()
-        log.warning("notice %s failed for good: %s", notice.id, outcome.error)
-        return "failed"
-    delay = outcome.retry_after or backoff_delay(notice.attempts, settings)
-    _record(
-        session,
-        notice.id,
-        lease_until,
-        next_attempt_at=now + timedelta(seconds=delay),
-        last_error=outcome.error[:500],
+    (outcome,) = deliver_batch(
+        session, load_batch(session, [notice_id]), lease_until, channels, settings
     )
-    session.commit()
-    return "retry"
+    return outcome
 
 
 def _text(notice: Outgoing) -> NoticeText:
+    return _text_for(
+        notice.event,
+        notice.channel,
+        notice.language,
+        notice.sender,
+        notice.recipient_person_id != notice.subject_person_id,
+        notice.completed_at,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_for(
+    event: NoticeEvent,
+    channel: NoticeChannel,
+    language: str,
+    sender: str,
+    for_someone_else: bool,  # noqa: FBT001
+    completed_at: datetime | None,
+) -> NoticeText:
+    """The same few texts serve most notices; translating them each time cost ~0.3 ms."""
     return notice_text(
-        event=notice.event,
-        channel=notice.channel,
-        language=notice.language,
-        sender=notice.sender,
-        for_someone_else=notice.recipient_person_id != notice.subject_person_id,
-        completed_at=notice.completed_at,
+        event=event,
+        channel=channel,
+        language=language,
+        sender=sender,
+        for_someone_else=for_someone_else,
+        completed_at=completed_at,
     )
 
 
 def run_batch(session: Session, channels: Channels, settings: Settings) -> dict[str, int]:
-    """Claim one batch and deliver it; returns how many of each outcome."""
-    ids, lease_until = claim(session, now=utcnow(), settings=settings)
-    counts: dict[str, int] = {}
-    for notice in load_batch(session, ids):
-        outcome = deliver(session, notice, lease_until, channels, settings)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+    """Claim one batch and deliver it; returns how many of each outcome.
+
+    Claiming and reading the batch is one transaction, recording it another."""
+    ids, lease_until = _claim(session, now=utcnow(), settings=settings)
+    batch = _load(session, ids)
+    session.commit()
+    return deliver_batch(session, batch, lease_until, channels, settings)
+
+
+def next_due_in(session: Session, now: datetime, settings: Settings) -> float:
+    """Seconds until the next pending notice is due, at most the poll interval."""
+    soonest = session.scalar(
+        sa.select(sa.func.min(Notice.next_attempt_at)).where(
+            Notice.status == NoticeStatus.PENDING, Notice.next_attempt_at > now
+        )
+    )
+    session.commit()
+    if soonest is None:
+        return settings.poll
+    if soonest.tzinfo is None:  # SQLite keeps no time zone; the app stores UTC
+        soonest = soonest.replace(tzinfo=now.tzinfo)
+    # A millisecond late rather than early: woken early, the claim finds nothing yet.
+    return min(settings.poll, max((soonest - now).total_seconds() + 0.001, 0.0))
+
+
+class Waker:
+    """Waits for work: on PostgreSQL a NOTIFY on NOTICE_CHANNEL ends the wait at once.
+
+    Uses psycopg's own `notifies(timeout=...)` on a connection of its own, in autocommit
+    and outside the pool. It listens from the start, before the first claim, so a notice
+    queued while a batch is sent is not missed: its notification waits on the connection.
+    A lost connection is opened again at the next wait; until then the worker polls.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.listening = engine.dialect.name == "postgresql"
+        self._conn = None
+        if self.listening:
+            self._listen()
+
+    def _listen(self) -> bool:
+        try:
+            raw = self.engine.raw_connection()
+            conn = raw.driver_connection
+            raw.detach()  # its own connection for as long as the worker runs
+            conn.autocommit = True
+            conn.execute(f"LISTEN {NOTICE_CHANNEL}")
+        except (sa.exc.SQLAlchemyError, psycopg.Error):
+            log.warning("cannot LISTEN for notices; polling instead", exc_info=True)
+            return False
+        self._conn = conn
+        return True
+
+    def wait(self, seconds: float, stopped: Callable[[], bool]) -> None:
+        """Wait up to `seconds`, less when woken; checks `stopped` every STOP_CHECK seconds."""
+        deadline = time.monotonic() + seconds
+        while not stopped():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._wait(min(left, STOP_CHECK)):
+                return
+
+    def _wait(self, seconds: float) -> bool:
+        """Wait up to `seconds`; True when there may be work before then."""
+        if not self.listening:
+            time.sleep(seconds)
+            return False
+        if self._conn is None:
+            if self._listen():
+                return True  # notices queued while not listening were not announced: look now
+            time.sleep(seconds)
+            return False
+        try:
+            return any(True for _ in self._conn.notifies(timeout=seconds, stop_after=1))
+        except psycopg.Error:
+            log.warning("lost the LISTEN connection; polling until it is back", exc_info=True)
+            self.close()
+            time.sleep(seconds)
+            return False
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = None
 
 
 def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
@@ -383,15 +559,18 @@ def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
     totals: dict[str, int] = {}
+    waker = Waker(session.get_bind()) if not once else None
     try:
         while not stopping:
             counts = run_batch(session, channels, settings)
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
             if not counts:
-                if once:
+                if waker is None:
                     break
-                time.sleep(settings.poll)
+                waker.wait(next_due_in(session, utcnow(), settings), lambda: stopping)
     finally:
+        if waker is not None:
+            waker.close()
         channels.close()
     return totals

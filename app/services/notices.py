@@ -114,7 +114,21 @@ def notices_for_event(
         session.add(notice)
         notices.append(notice)
     session.flush()
+    if any(n.status is NoticeStatus.PENDING for n in notices):
+        wake_workers(session)
     return notices
+
+
+# PostgreSQL: the channel the outbox workers LISTEN on (app/notices/worker.py).
+NOTICE_CHANNEL = "notice_queued"
+
+
+def wake_workers(session: Session) -> None:
+    """On PostgreSQL, tell waiting workers that a notice was queued. NOTIFY is delivered
+    when this transaction commits (never if it rolls back), and the same notification
+    twice in a transaction is delivered once. On SQLite the workers poll."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_notify(NOTICE_CHANNEL, "")))
 
 
 def representatives(session: Session, subject: Person, now: datetime) -> list[Person]:
@@ -150,4 +164,5 @@ def notice_retry(session: Session, actor: Actor, *, notice_id: int, now: datetim
     notice.next_attempt_at = now
     notice.claimed_until = None
     session.flush()
+    wake_workers(session)
     return notice

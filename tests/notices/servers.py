@@ -7,6 +7,7 @@ takes every message it gets; repeats (same Message-ID) are counted separately.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import json
 import threading
@@ -38,9 +39,9 @@ class Received:
 class ReceivedEmail:
     """An e-mail as it arrived; headers read at once, the rest parsed when a test asks."""
 
-    def __init__(self, raw: bytes, to: str) -> None:
+    def __init__(self, raw: bytes, to: str, peer: object = None) -> None:
         self.at = time.monotonic()
-        self.raw, self.to = raw, to
+        self.raw, self.to, self.peer = raw, to, peer
         headers = _HEADERS.parsebytes(raw, headersonly=True)
         self.notice_id = int(headers["X-Hjemmedialog-Notice"])
         self.message_id = headers["Message-ID"]
@@ -67,11 +68,34 @@ _HEADERS = BytesParser(policy=policy.compat32)
 
 @dataclass
 class SmtpRecorder:
-    """aiosmtpd handler: records messages, can refuse recipients or be made to fail."""
+    """aiosmtpd handler: records messages and the connections that sent them; can refuse
+    recipients, or drop the connection (at the nth MAIL command, or after the nth message
+    is accepted), counting MAIL commands and messages from 1."""
 
     messages: list[ReceivedEmail] = field(default_factory=list)
     refuse_with: str | None = None  # e.g. "550 No such user"
+    drop_at_mail: set[int] = field(default_factory=set)  # closed with no answer
+    closing_at_mail: set[int] = field(default_factory=set)  # "421 closing", then closed
+    drop_after_message: set[int] = field(default_factory=set)  # closed after its 250
+    mails: int = 0
+    peers: set = field(default_factory=set)  # (host, port) of each connection that sent MAIL
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        with self.lock:
+            self.mails += 1
+            self.peers.add(session.peer)
+            drop = self.mails in self.drop_at_mail
+            closing = self.mails in self.closing_at_mail
+        if drop:
+            server.transport.close()
+            return "421 4.3.2 Closing"  # written to a closed transport: the client sees none
+        if closing:
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.3.2 Service shutting down, closing the connection"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if self.refuse_with:
@@ -80,10 +104,18 @@ class SmtpRecorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        received = ReceivedEmail(envelope.content, ",".join(envelope.rcpt_tos))
+        received = ReceivedEmail(envelope.content, ",".join(envelope.rcpt_tos), session.peer)
         with self.lock:
             self.messages.append(received)
+            drop = len(self.messages) in self.drop_after_message
+        if drop:  # once the 250 below is written: close() sends what is buffered first
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted"
+
+    def connections(self) -> int:
+        """Connections that sent at least one MAIL command."""
+        with self.lock:
+            return len(self.peers)
 
     def by_notice(self) -> Counter:
         """Every SMTP transaction, repeats included."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -418,3 +419,73 @@ def test_a_registered_visit_is_notified_only_when_it_can_no_longer_be_undone(app
     dropped = db.scalars(sa.select(Notice).where(Notice.status == NoticeStatus.DROPPED)).one()
     assert dropped.event_key == f"visit:{undone.id}"
     assert "no longer registered as done" in dropped.last_error
+
+
+def many_messages(db, world, count):
+    contact(db, world.resident, email="rita@test.example")
+    return [new_message(db, world, key=f"message:{n}")[0] for n in range(1, count + 1)]
+
+
+def test_batches_go_through_one_smtp_connection(app, db, world, smtp):
+    """One connect (and login) for all the messages; the next batch reuses it."""
+    many_messages(db, world, 20)
+    chans = channels(smtp.port)
+    settings = replace(FAST, batch_size=10)
+    try:
+        with app.app_context():
+            assert run_batch(db, chans, settings) == {"sent": 10}
+            assert run_batch(db, chans, settings) == {"sent": 10}
+    finally:
+        chans.close()
+    assert smtp.recorder.total() == 20
+    assert smtp.recorder.connections() == 1
+
+
+def test_a_connection_dropped_mid_batch_loses_nothing_and_sends_nothing_twice(app, db, world, smtp):
+    """Closed after a message was accepted, with a MAIL command unanswered, and with 421."""
+    made = many_messages(db, world, 10)
+    smtp.recorder.drop_after_message = {3}
+    smtp.recorder.drop_at_mail = {7}  # the 7th MAIL the server sees: the 7th message
+    smtp.recorder.closing_at_mail = {10}  # the 9th message
+    assert deliver(app, db, channels(smtp.port)) == {"sent": 10}
+    assert smtp.recorder.by_notice() == {notice.id: 1 for notice in made}
+    assert smtp.recorder.connections() == 4
+    statuses = db.scalars(sa.select(Notice.status).where(Notice.id.in_([n.id for n in made])))
+    assert set(statuses) == {NoticeStatus.SENT}
+
+
+def test_a_server_gone_mid_batch_leaves_the_rest_to_a_retry(app, db, world, smtp):
+    """Sent before it went, retried after it is back: each message arrives once."""
+    made = many_messages(db, world, 10)
+    smtp.recorder.drop_at_mail = set(range(5, 100))  # every connection, from the 5th MAIL
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        assert deliver(app, db, channels(smtp.port)) == {"sent": 4, "retry": 6}
+        pending = db.scalars(sa.select(Notice).where(Notice.status == NoticeStatus.PENDING))
+        assert sorted(n.id for n in pending) == sorted(n.id for n in made[4:])
+        smtp.recorder.drop_at_mail = set()
+        clock.shift(timedelta(minutes=2))  # past the first back-off
+        assert deliver(app, db, channels(smtp.port)) == {"sent": 6}
+    assert smtp.recorder.by_notice() == {notice.id: 1 for notice in made}
+
+
+def test_the_message_built_once_per_text_is_the_message_built_whole():
+    """The shared part is cached per text; the message equals the one the email package
+    builds for the notice (the international-address path), Date aside."""
+    import email as email_package
+    from types import SimpleNamespace
+
+    from app.notices.texts import NoticeText
+
+    channel = SmtpChannel("127.0.0.1", 25, sender="Hjemmedialog – Testby <ikke-svar@t.example>")
+    text = NoticeText(subject="Ny melding fra Testby kommune", body="Logg på for å lese.\n")
+    notice = SimpleNamespace(
+        id=7, channel=NoticeChannel.EMAIL, address="rita@test.example", language="nn"
+    )
+    head = f"To: {notice.address}\r\nMessage-ID: <notice-7@t.example>\r\n"
+    fast = email_package.message_from_bytes(head.encode() + channel._part(notice, text))  # noqa: SLF001
+    whole = email_package.message_from_bytes(channel._email(notice, text).as_bytes())  # noqa: SLF001
+    assert channel._part(notice, text) is channel._part(notice, text)  # noqa: SLF001
+    del whole["Date"], whole["X-Hjemmedialog-Notice"]
+    assert sorted(fast.items()) == sorted(whole.items())
+    assert fast.get_payload(decode=True) == whole.get_payload(decode=True)
+    assert fast.get_payload(decode=True).decode() == text.body
