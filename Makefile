@@ -46,8 +46,11 @@ test-e2e: venv translations chromium idporten
 # The page benchmark loads the scale data twice (1 % and BENCH_SCALE); at 1.0 that takes minutes.
 BENCH_SCALE ?= 1.0
 bench: venv translations
-	$(BIN)/python -m bench.notices
-	$(BIN)/python -m bench.pages --full $(BENCH_SCALE)
+	@status=0; \
+	$(BIN)/python -m bench.notices || status=1; \
+	$(BIN)/python -m bench.throughput || status=1; \
+	$(BIN)/python -m bench.pages --full $(BENCH_SCALE) || status=1; \
+	exit $$status
 
 # Lighthouse (mobile) on the key pages, logged in, with the demo data (docs/quality.md P5); writes
 # bench/results/lighthouse.md and fails when a page misses a target.

@@ -527,6 +527,7 @@ def _appointments(
                     "status": "cancelled" if cancelled else "completed" if done else "assigned",
                     "window_start": start,
                     "window_end": start + timedelta(hours=1),
+                    "start_at": None if cancelled else start,
                     "description": "Medisiner og tilsyn",
                     "employee_staff_id": nurse,
                     "completed_at": start + timedelta(minutes=20) if done else None,

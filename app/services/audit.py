@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
-from app.database import durable_write
+from app.database import after_reads, durable_write
 from app.models import Fullmakt, UsageAction, UsageLogEntry
 
 if TYPE_CHECKING:
@@ -29,21 +29,20 @@ def usage_log_add(
     object_id: int | None = None,
     detail: str | None = None,
     at: datetime | None = None,
-) -> UsageLogEntry:
-    entry = UsageLogEntry(
-        at=at or utcnow(),
-        subject_person_id=subject_person_id,
-        action=action,
-        actor_person_id=actor_person_id,
-        actor_staff_id=actor_staff_id,
-        actor_unit_id=actor_unit_id,
-        object_type=object_type,
-        object_id=object_id,
-        detail=detail,
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+) -> None:
+    """One entry; in a read request, written once the reads are done (app/database.py)."""
+    row = {
+        "at": at or utcnow(),
+        "subject_person_id": subject_person_id,
+        "action": action,
+        "actor_person_id": actor_person_id,
+        "actor_staff_id": actor_staff_id,
+        "actor_unit_id": actor_unit_id,
+        "object_type": object_type,
+        "object_id": object_id,
+        "detail": detail,
+    }
+    after_reads(session, lambda s: usage_log_add_many(s, [row]))
 
 
 # Entries that stay even when the request's other writes are rolled back (session.info).

@@ -12,8 +12,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.clock import oslo_today
+from app.database import after_reads
 from app.models import (
     Message,
     MessageKind,
@@ -133,11 +135,17 @@ def _municipality(session: Session, municipality_id: int) -> Municipality:
 
 
 def _mark_read(session: Session, thread_id: int, person_id: int, now: datetime) -> None:
-    row = session.get(ThreadRead, (thread_id, person_id))
-    if row is None:
-        session.add(ThreadRead(thread_id=thread_id, person_id=person_id, read_at=now))
-    elif row.read_at < now:
-        row.read_at = now
+    """Read up to `now`; on opening a thread, written once the page's reads are done."""
+
+    def mark(s: Session) -> None:
+        row = s.get(ThreadRead, (thread_id, person_id))
+        if row is None:
+            s.add(ThreadRead(thread_id=thread_id, person_id=person_id, read_at=now))
+        elif row.read_at < now:
+            row.read_at = now
+        s.flush()
+
+    after_reads(session, mark)
 
 
 def _on_behalf(actor: Actor, subject: Person) -> int | None:
@@ -350,17 +358,30 @@ class _AlreadySent(Exception):
 
 
 def _staff_has_read(session: Session, thread: Thread, now: datetime) -> None:
-    thread.unread_by_staff = False
-    session.execute(
-        sa.update(Message)
-        .where(
-            Message.thread_id == thread.id,
-            Message.author_person_id.is_not(None),
-            Message.read_by_staff_at.is_(None),
+    """The thread and its residents' messages read by staff; on opening the thread, written
+    once the page's reads are done (the page shows them as read already)."""
+    thread_id = thread.id
+    set_committed_value(thread, "unread_by_staff", False)
+
+    def mark(s: Session) -> None:
+        s.execute(
+            sa.update(Thread)
+            .where(Thread.id == thread_id, Thread.unread_by_staff.is_(True))
+            .values(unread_by_staff=False)
+            .execution_options(synchronize_session=False)
         )
-        .values(read_by_staff_at=now)
-        .execution_options(synchronize_session=False)
-    )
+        s.execute(
+            sa.update(Message)
+            .where(
+                Message.thread_id == thread_id,
+                Message.author_person_id.is_not(None),
+                Message.read_by_staff_at.is_(None),
+            )
+            .values(read_by_staff_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    after_reads(session, mark)
 
 
 def thread_opened_by_staff(session: Session, actor: Actor, *, thread: Thread, now) -> None:

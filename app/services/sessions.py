@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from app.database import after_reads
 from app.models import Consent, LoginSession, Person, StaffAccount, StaffRole, UsageAction
 from app.services.audit import usage_log_add
 
@@ -160,26 +162,53 @@ def session_resolve(
     login, digitally_active = row
     if login.ended_at is not None:
         return None, login.end_reason
+    ended = None
     if login.staff is not None and not login.staff.active:
         # Deactivation ends the sessions at once (staff_deactivate); this catches any left.
-        session_end(session, login, now=now, reason=EndReason.DEACTIVATED)
-        return None, EndReason.DEACTIVATED
-    if now - login.created_at >= absolute_timeout:
-        session_end(session, login, now=now, reason=EndReason.EXPIRED)
-        return None, EndReason.EXPIRED
-    if now - login.last_seen_at >= idle_timeout:
-        session_end(session, login, now=now, reason=EndReason.IDLE)
-        return None, EndReason.IDLE
+        ended = EndReason.DEACTIVATED
+    elif now - login.created_at >= absolute_timeout:
+        ended = EndReason.EXPIRED
+    elif now - login.last_seen_at >= idle_timeout:
+        ended = EndReason.IDLE
+    if ended is not None:
+        login_id = login.id
+        after_reads(
+            session,
+            lambda s: session_end(s, s.get(LoginSession, login_id), now=now, reason=ended),
+        )
+        return None, ended
     if now - login.last_seen_at >= TOUCH_INTERVAL:
-        login.last_seen_at = now
-        session.flush()
+        # Written after a read request's reads (app/database.py); kept in memory unchanged.
+        login_id = login.id
+        set_committed_value(login, "last_seen_at", now)
+        after_reads(
+            session,
+            lambda s: s.execute(
+                sa.update(LoginSession)
+                .where(LoginSession.id == login_id)
+                .values(last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            ),
+        )
     return ResolvedSession(login, bool(digitally_active)), None
 
 
 def session_act_for(session: Session, login: LoginSession, *, subject_id: int) -> None:
     """Record whom a resident acts for (logged for that person); the caller checked access."""
     acting_for_other = subject_id != login.person_id
-    login.acting_for_person_id = subject_id if acting_for_other else None
+    acting_for = subject_id if acting_for_other else None
+    login_id = login.id
+    # In memory at once; in a read request (a fullmakt that ended), written after its reads.
+    set_committed_value(login, "acting_for_person_id", acting_for)
+    after_reads(
+        session,
+        lambda s: s.execute(
+            sa.update(LoginSession)
+            .where(LoginSession.id == login_id)
+            .values(acting_for_person_id=acting_for)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     if acting_for_other:
         usage_log_add(
             session,
@@ -187,7 +216,6 @@ def session_act_for(session: Session, login: LoginSession, *, subject_id: int) -
             action=UsageAction.ACTING_STARTED,
             actor_person_id=login.person_id,
         )
-    session.flush()
 
 
 def session_choose_unit(session: Session, login: LoginSession, *, unit_id: int) -> None:

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.wrappers import Response
 
-from app.database import durable_writes_pending
+from app.database import after_reads_done, durable_writes_pending
 from app.extensions import db
 from app.security.access import AccessDenied
 from app.web import compression, edge, filters, headers
@@ -75,8 +75,11 @@ def _finish_transaction(response: Response) -> Response:
     """One commit per request: services flush, the request commits or rolls back.
 
     A failed response (a refused form, say) may still have shown a resident's data to staff,
-    or been a wrong password: such durable writes are made again after the rollback.
+    or been a wrong password: such durable writes are made again after the rollback. A read
+    request (SQLite) makes its writes after its reads (app/database.py).
     """
+    if after_reads_done(db.session, failed=response.status_code >= 400):
+        return response
     writes = durable_writes_pending(db.session)
     if response.status_code < 400:
         db.session.commit()

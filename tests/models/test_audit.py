@@ -15,9 +15,12 @@ from tests import factories
 @pytest.fixture
 def entry(db):
     kari = factories.person(db, "Kari")
-    return usage_log_add(
+    usage_log_add(
         db, subject_person_id=kari.id, action=UsageAction.LOGGED_IN, actor_person_id=kari.id
     )
+    return db.scalars(
+        sa.select(UsageLogEntry).where(UsageLogEntry.subject_person_id == kari.id)
+    ).one()
 
 
 def test_the_orm_refuses_to_change_an_entry(db, entry):

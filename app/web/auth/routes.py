@@ -21,6 +21,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.clock import utcnow
+from app.database import writes
 from app.extensions import csrf, db, login_manager
 from app.models import StaffAccount, UsageAction
 from app.security import access, login_limits, oidc, passkeys
@@ -120,6 +121,7 @@ def login() -> Response:
 
 
 @bp.get("/auth/callback")
+@writes  # the log-in: a session, the usage log, log-in limits
 def callback() -> Response:
     try:
         login_limits.resident_check(db.session, utcnow())
@@ -198,6 +200,7 @@ def logout() -> Response:
 
 
 @bp.get("/auth/frontchannel-logout")
+@writes  # ends the provider's sessions here
 def frontchannel_logout() -> Response:
     """The provider ended its session and tells us in an iframe of its own page."""
     client = oidc.client()
