@@ -168,6 +168,19 @@ class ThreadEvent(IdMixin, Base):
     answer_relayed: Mapped[bool | None]
     internal_note: Mapped[str | None] = mapped_column(sa.Text)
 
+    __table_args__ = (
+        # "Venter på svar utenfra": the few pass-ons with a promise to relay, found without
+        # reading every event of every thread.
+        sa.Index(
+            "ix_thread_event_relay",
+            "thread_id",
+            "at",
+            "id",
+            sqlite_where=sa.text("kind = 'passed_on' AND answer_relayed IS TRUE"),
+            postgresql_where=sa.text("kind = 'passed_on' AND answer_relayed IS TRUE"),
+        ),
+    )
+
     thread: Mapped[Thread] = relationship(back_populates="events", lazy="raise_on_sql")
     staff: Mapped[StaffAccount | None] = relationship(foreign_keys=[staff_id], lazy="raise_on_sql")
     assignee: Mapped[StaffAccount | None] = relationship(

@@ -323,14 +323,12 @@ def unit_threads(
 
 def unit_thread_people(unit_id: int) -> sa.Select[tuple[Person]]:
     """Everyone who has a thread with the unit, by name (the resident filter's choices)."""
-    has_thread = (
-        sa.select(Thread.id)
-        .where(Thread.person_id == Person.id, Thread.unit_id == unit_id)
-        .exists()
-    )
+    # From the unit's threads to their people (by primary key): the work follows the unit,
+    # never the whole person table.
+    with_thread = sa.select(Thread.person_id).where(Thread.unit_id == unit_id)
     return (
         sa.select(Person)
-        .where(has_thread)
+        .where(Person.id.in_(with_thread))
         .order_by(Person.family_name, Person.given_name, Person.id)
     )
 
