@@ -60,6 +60,15 @@ def _flask(env: dict[str, str], *args: str) -> None:
     )
 
 
+_DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# For journeys that check pages, not data (layout, keyboard, bytes sent): they run once, in
+# the SQLite run of CI, and are skipped when the suite runs again on PostgreSQL.
+ONCE = pytest.mark.skipif(
+    bool(_DATABASE_URL) and not _DATABASE_URL.startswith("sqlite"),
+    reason="checks pages, not the database: runs once, in the SQLite run of CI",
+)
+
+
 def _base_env(tmp: Path) -> dict[str, str]:
     skip = ("OIDC_", "PYTEST_", "SMTP_", "SMS_", "NOTICE_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
@@ -145,11 +154,12 @@ class LiveServer:
     database_url: str
     process: subprocess.Popen
 
-    def scalar(self, statement: str, **params: object) -> object:
+    def scalar(self, statement: str | sa.TextClause, **params: object) -> object:
         engine = sa.create_engine(self.database_url)
+        clause = statement if isinstance(statement, sa.TextClause) else sa.text(statement)
         try:
             with engine.connect() as conn:
-                return conn.execute(sa.text(statement), params).scalar()
+                return conn.execute(clause, params).scalar()
         finally:
             engine.dispose()
 

@@ -12,9 +12,11 @@ import re
 import time
 from datetime import timedelta
 
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
-from app.clock import oslo_today
+from app.clock import oslo_day_bounds, oslo_today
+from app.models.base import UTCDateTime
 from e2e.conftest import DEVICES, A11y
 from e2e.journeys import act_for, log_in_resident, log_in_staff, staff_nav
 
@@ -35,13 +37,15 @@ def person_id(server, number: str) -> int:
 
 
 def todays_visit(server) -> int:
-    return server.scalar(
+    """Kari's first assigned home-nursing visit from today on (Oslo): the demo is loaded
+    once per run, which may have begun the day before."""
+    statement = sa.text(
         "SELECT a.id FROM appointment a JOIN service s ON s.id = a.service_id "
         "JOIN person p ON p.id = a.person_id "
         "WHERE p.fodselsnummer = :n AND s.name = 'Hjemmesykepleie' AND a.status = 'assigned' "
-        "ORDER BY a.window_start LIMIT 1",
-        n=KARI,
-    )
+        "AND a.window_start >= :today ORDER BY a.window_start LIMIT 1"
+    ).bindparams(sa.bindparam("today", type_=UTCDateTime()))
+    return server.scalar(statement, n=KARI, today=oslo_day_bounds(oslo_today())[0])
 
 
 def notices_for(server, number: str, event: str) -> int:
