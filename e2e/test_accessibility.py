@@ -31,15 +31,11 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.exceptions import HTTPException
 
-from e2e.conftest import AXE_TAGS, DEVICES, A11y, LiveServer
+from e2e.conftest import AXE_TAGS, DEVICES, ONCE, A11y, LiveServer
 from e2e.journeys import act_for, log_in_resident, log_in_staff
 from tests.web.test_route_access import ROUTES
 
-_DATABASE_URL = os.environ.get("DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(
-    bool(_DATABASE_URL) and not _DATABASE_URL.startswith("sqlite"),
-    reason="the crawl checks pages, not the database: it runs once, in the SQLite run of CI",
-)
+pytestmark = ONCE  # the crawl checks pages, not the database
 
 # GET routes the crawl does not open, and why.
 EXCLUDED = {

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from e2e.conftest import DEVICES, A11y
+from e2e.conftest import DEVICES, ONCE, A11y
 from e2e.journeys import log_in_resident, log_in_staff
+
+pytestmark = ONCE
 
 
 def narrow(device: str) -> dict:

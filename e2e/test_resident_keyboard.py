@@ -15,13 +15,15 @@ from datetime import date, timedelta
 from playwright.sync_api import Page, expect
 
 from app.clock import oslo_today
-from e2e.conftest import A11y
+from e2e.conftest import ONCE, A11y
 from e2e.keyboard import assert_focus_shown, focused, no_trap, tab_to
 
 SUBJECT = "Spørsmål om tidspunkt"
 BODY = "Kan dere komme litt senere på fredag?"
 REPLY = "Etter klokka ni passer best."
 NOTE = "Jeg er hos Ola disse dagene."
+
+pytestmark = ONCE
 
 
 def log_in_by_keyboard(page: Page, a11y: A11y, name: str) -> None:

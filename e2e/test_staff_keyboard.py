@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import A11y
+from e2e.conftest import ONCE, A11y
 from e2e.journeys import log_in_resident
 from e2e.keyboard import assert_focus_shown, focused, no_trap, tab_to
 from e2e.test_appointments import OLA, new_page, todays_visit
@@ -24,6 +24,8 @@ UNDO_SECONDS = 600
 SERVER_ENV = {"VISIT_UNDO_SECONDS": str(UNDO_SECONDS)}
 REPLY = "Vi tar med en ny pakke Paracet i morgen tidlig."
 NOTE = "Jonas, ta med pakken i morgen."
+
+pytestmark = ONCE
 
 
 def log_in_by_keyboard(page: Page, a11y: A11y, username: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
-from e2e.conftest import DEVICES, A11y
+from e2e.conftest import DEVICES, ONCE, A11y
 from e2e.journeys import log_in_staff
 
 TARGET = 44  # px, WCAG 2.5.5 and the issue's "full-size controls"
@@ -26,6 +26,8 @@ CUT_OFF = """() => {
     return box.right > width + 0.5 || box.left < -0.5;
   }).map((e) => `${e.tagName.toLowerCase()}.${e.className}: ${e.textContent.trim().slice(0, 40)}`);
 }"""
+
+pytestmark = ONCE
 
 
 def context_page(browser: Browser, server, device: str, width: int) -> Page:

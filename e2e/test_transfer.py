@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import Page, Response, expect
 
-from e2e.conftest import A11y
+from e2e.conftest import ONCE, A11y
 from e2e.journeys import log_in_resident, log_in_staff
 
 KB = 1024
 FIRST_LOAD_BYTES = 60 * KB
 FIRST_LOAD_REQUESTS = 15
 SWAP_BYTES = 10 * KB
+
+pytestmark = ONCE
 
 
 @dataclass
