@@ -14,33 +14,9 @@ from e2e.conftest import DEVICES, A11y, LiveServer
 from e2e.journeys import log_in_staff
 
 
-@pytest.fixture
-def page(browser: Browser, server: LiveServer, device: str, a11y: A11y) -> Iterator[Page]:
-    """As e2e/conftest.py's page, on `localhost`: an IP address cannot be a passkey's RP id."""
-    context = browser.new_context(
-        base_url=server.url.replace("127.0.0.1", "localhost"),
-        locale="nb-NO",
-        timezone_id="Europe/Oslo",
-        **DEVICES[device],
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.on(
-        "framenavigated",
-        lambda frame: (
-            a11y.visited.append(frame.url)
-            if frame == page.main_frame and frame.url.startswith("http")
-            else None
-        ),
-    )
-    yield page
-    context.close()
-    missing = a11y.unchecked()
-    assert not missing, f"pages visited without an axe-core check: {missing}"
-
-
 def new_page(browser: Browser, server: LiveServer, device: str, a11y: A11y) -> Page:
-    """A browser context of its own (another device), on `localhost` like `page`."""
+    """A browser context of its own (a device), on `localhost`: an IP address cannot be a
+    passkey's RP id."""
     context = browser.new_context(
         base_url=server.url.replace("127.0.0.1", "localhost"),
         locale="nb-NO",
@@ -58,6 +34,16 @@ def new_page(browser: Browser, server: LiveServer, device: str, a11y: A11y) -> P
         ),
     )
     return page
+
+
+@pytest.fixture
+def page(browser: Browser, server: LiveServer, device: str, a11y: A11y) -> Iterator[Page]:
+    """As e2e/conftest.py's page, on `localhost`: an IP address cannot be a passkey's RP id."""
+    page = new_page(browser, server, device, a11y)
+    yield page
+    page.context.close()
+    missing = a11y.unchecked()
+    assert not missing, f"pages visited without an axe-core check: {missing}"
 
 
 def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
