@@ -36,7 +36,7 @@ from app.models import Person
 from app.services.demo import demo_load
 from app.services.sessions import session_start
 from tests.databases import postgres_url, scratch_database
-from tests.support import free_port, wait_for
+from tests.support import free_port, gunicorn
 
 RESULTS = Path(__file__).parent / "results"
 CLIENTS = (1, 8)
@@ -98,41 +98,8 @@ def _prepare(env: dict[str, str], clients: int) -> list[dict[str, str]]:
 
 @contextmanager
 def _served(env: dict[str, str], tmp: Path):
-    url = f"http://127.0.0.1:{env['PORT']}"
-    log = (tmp / "gunicorn.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{env['PORT']}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "app:create_app()",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-    def answering() -> bool:
-        try:
-            return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        if not wait_for(answering, 30, 0.2):
-            raise RuntimeError((tmp / "gunicorn.log").read_text())
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
+    with gunicorn(env, int(env["PORT"]), tmp / "gunicorn.log"):
+        yield f"http://127.0.0.1:{env['PORT']}"
 
 
 def load(url: str, path: str, cookies: list[dict[str, str]], seconds: float) -> list[float]:

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.notices.outbox import start_worker
-from tests.support import free_port, wait_for
+from tests.support import free_port, gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -70,7 +69,7 @@ ONCE = pytest.mark.skipif(
 
 
 def _base_env(tmp: Path) -> dict[str, str]:
-    skip = ("OIDC_", "PYTEST_", "SMTP_", "SMS_", "NOTICE_")
+    skip = ("OIDC_", "PYTEST_", "SMTP_", "SMS_", "NOTICE_", "REDIS_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     env.update(
         APP_ENV="development",
@@ -174,47 +173,8 @@ def live_server(
     env: dict[str, str], port: int, tmp: Path, *, workers: int = 2
 ) -> Iterator[LiveServer]:
     """The app under gunicorn on 127.0.0.1:port with `env`, until the block ends."""
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp / "gunicorn.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            "4",
-            "app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-    def answering() -> bool:
-        try:
-            return requests.get(f"{url}/healthz", timeout=5).status_code == 200
-        except requests.RequestException:
-            return process.poll() is not None  # stop waiting: it has exited
-
-    if not wait_for(answering, 30, 0.2) or process.poll() is not None:
-        process.kill()
-        process.wait()
-        log.close()
-        raise RuntimeError((tmp / "gunicorn.log").read_text())
-    try:
-        yield LiveServer(url, env["DATABASE_URL"], process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with gunicorn(env, port, tmp / "gunicorn.log", workers=workers) as process:
+        yield LiveServer(f"http://127.0.0.1:{port}", env["DATABASE_URL"], process)
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import requests
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -133,3 +138,52 @@ def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.05)
             return True
         time.sleep(every)
     return condition()
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def gunicorn(
+    env: dict[str, str], port: int, log: Path, *, workers: int = 2, threads: int = 4
+) -> Iterator[subprocess.Popen]:
+    """The app under gunicorn on 127.0.0.1:port with `env`, as `make run` serves it, until the
+    block ends; it has answered /healthz before the block begins (else: its log, raised)."""
+    out = log.open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "app:create_app()",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+
+    def answering() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        except requests.RequestException:
+            return process.poll() is not None  # stop waiting: it has exited
+
+    try:
+        if not wait_for(answering, 30, 0.2) or process.poll() is not None:
+            raise RuntimeError(log.read_text())
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        out.close()
