@@ -97,7 +97,11 @@ class Config:
         # CSRF tokens live as long as the session that holds them.
         self.WTF_CSRF_TIME_LIMIT = None
 
-        # Log-in limits, counted in the database so every process and machine shares them.
+        # Redis shared by the app's machines (optional): the log-in limits count there.
+        self.REDIS_URL = _env("REDIS_URL", "")
+        self.REDIS_KEY_PREFIX = _env("REDIS_KEY_PREFIX", "hjemmedialog:")
+
+        # Log-in limits, counted in the database (or Redis) so every process shares them.
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
         self.LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "10"))
         self.LOGIN_FAILURE_WINDOW_SECONDS = int(_env("LOGIN_FAILURE_WINDOW_SECONDS", "900"))

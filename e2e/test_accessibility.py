@@ -42,6 +42,7 @@ EXCLUDED = {
     # Not HTML pages.
     "static": "files",
     "healthz": "health check (text)",
+    "readyz": "readiness check (text)",
     "pwa.manifest": "JSON",
     "pwa.service_worker": "JavaScript",
     "dev_idp.discovery": "JSON",

@@ -32,7 +32,13 @@ def make_config(database_uri: str, tmp_dir: Path) -> TestConfig:
     config.SQLALCHEMY_DATABASE_URI = database_uri
     config.DEV_IDP_KEY_PATH = str(tmp_dir / "dev-idp-key.pem")
     config.SECRET_KEY = "test-secret"
+    config.REDIS_URL = ""  # counts in the database; tests of Redis ask for it (redis_url)
     return config
+
+
+def redis_url() -> str | None:
+    """TEST_REDIS_URL: the Redis that tests of the Redis-backed parts use (CI sets it)."""
+    return os.environ.get("TEST_REDIS_URL") or None
 
 
 @contextmanager

@@ -6,11 +6,13 @@ before carries a signed "known device" cookie; its attempts are counted for that
 alone, so an attacker who blocks an address or an account does not block the nurse on her
 own handheld (OWASP's device cookies). A failed passkey names no account: it counts
 against the address, with the same limit. Residents' log-in starts and failed callbacks are
-limited per address. The counts are in the database (`app.services.throttle`).
+limited per address. The counts are in the database, or in Redis where REDIS_URL is set
+(`app.services.throttle`); if Redis cannot be reached they fall back to the database.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from dataclasses import dataclass
@@ -18,16 +20,15 @@ from datetime import datetime, timedelta
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis import RedisError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from app.database import durable_write
-from app.services.throttle import (
-    Limit,
-    throttle_blocked_until,
-    throttle_count,
-    throttle_forget_failures,
-)
+from app.redis import shared_redis
+from app.services.throttle import Counts, DatabaseCounts, Limit, RedisCounts
+
+log = logging.getLogger(__name__)
 
 DEVICE_COOKIE_SALT = "hjemmedialog.known-device"
 DEVICE_COOKIE_DAYS = 180
@@ -59,6 +60,47 @@ def _limit(per: str) -> Limit:
 
 def _enabled() -> bool:
     return bool(current_app.config["RATELIMIT_ENABLED"])
+
+
+def _counts(session: Session) -> Counts:
+    client = shared_redis()
+    if client is None:
+        return DatabaseCounts(session)
+    prefix = current_app.config["REDIS_KEY_PREFIX"]
+    counts = current_app.extensions.get("throttle_counts")
+    if counts is None or counts.client is not client or counts.prefix != prefix:
+        counts = current_app.extensions["throttle_counts"] = RedisCounts(client, prefix)
+    return counts
+
+
+def _ask(session: Session, question):
+    """`question(counts)`, in Redis if it is there; on the database if Redis fails."""
+    counts = _counts(session)
+    try:
+        return question(counts)
+    except RedisError as failure:
+        if counts.durable:
+            raise
+        log.warning("log-in limits: Redis failed (%s); counting in the database", failure)
+        return question(DatabaseCounts(session))
+
+
+def _count_in_database(session: Session, keys: tuple[str, ...], limit: Limit, now: datetime):
+    for key in keys:
+        DatabaseCounts(session).count(key, limit, now=now)
+
+
+def _count(session: Session, keys: tuple[str, ...], limit: Limit, now: datetime) -> None:
+    """One failure for each key, kept even when the response is an error."""
+
+    def count(counts: Counts) -> None:
+        if counts.durable:  # in the request's transaction: made again if it rolls back
+            durable_write(session, lambda s: _count_in_database(s, keys, limit, now))
+        else:
+            for key in keys:
+                counts.count(key, limit, now=now)
+
+    _ask(session, count)
 
 
 def client_address() -> str:
@@ -140,15 +182,14 @@ def passkey_start(session: Session, now: datetime) -> None:
     key = f"passkey-start:{client_address()}"
     check(session, (*passkey_attempt().keys, key), now)
     if _enabled():
-        limit = _limit("start")
-        durable_write(session, lambda s: throttle_count(s, key, limit, now=now))
+        _count(session, (key,), _limit("start"), now)
 
 
 def check(session: Session, keys: tuple[str, ...], now: datetime) -> None:
     """Raise LoginBlocked if any key is blocked now."""
     if not _enabled():
         return
-    until = throttle_blocked_until(session, keys, now)
+    until = _ask(session, lambda counts: counts.blocked_until(keys, now))
     if until is not None:
         raise LoginBlocked(until, now)
 
@@ -157,18 +198,12 @@ def failed(session: Session, attempt: PasswordAttempt, now: datetime) -> None:
     """Count a wrong password; kept even though the response is an error (durable)."""
     if not _enabled():
         return
-    limit = _limit("password")
-
-    def count(s: Session) -> None:
-        for key in attempt.keys:
-            throttle_count(s, key, limit, now=now)
-
-    durable_write(session, count)
+    _count(session, attempt.keys, _limit("password"), now)
 
 
 def succeeded(session: Session, attempt: PasswordAttempt, now: datetime) -> None:
     if _enabled():
-        throttle_forget_failures(session, attempt.account_keys, now=now)
+        _ask(session, lambda counts: counts.forget_failures(attempt.account_keys, now=now))
 
 
 # --- residents: log-in starts and callbacks, per address ----------------------------------------
@@ -187,5 +222,4 @@ def resident_count(session: Session, now: datetime) -> None:
     """Count a log-in start or a failed callback from this address (kept on errors too)."""
     if not _enabled():
         return
-    key, limit = _resident_key(), _limit("start")
-    durable_write(session, lambda s: throttle_count(s, key, limit, now=now))
+    _count(session, (_resident_key(),), _limit("start"), now)

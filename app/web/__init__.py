@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from app.database import after_reads_done, durable_writes_pending
 from app.extensions import db
+from app.health import readiness_problems
 from app.security.access import AccessDenied
 from app.web import compression, edge, filters, headers
 from app.web.htmx import render, wants_fragment
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
     # answers with a 500 InternalServerError, which _http_error renders.
     app.register_error_handler(HTTPException, _http_error)
     app.add_url_rule("/healthz", "healthz", _healthz)
+    app.add_url_rule("/readyz", "readyz", _readyz)
 
 
 def select_locale() -> str:
@@ -205,5 +207,13 @@ def _problem(status: int, message: object, *, title: object = None) -> Response:
 
 
 def _healthz() -> Response:
-    db.session.execute(db.select(1))
+    """Liveness: the process answers (restart it if not). Asks nothing of the database."""
     return Response("ok", mimetype="text/plain")
+
+
+def _readyz() -> Response:
+    """Readiness: the database (at this code's schema) and Redis answer; else 503 and why."""
+    problems = readiness_problems(db.session)
+    if problems:
+        return Response("\n".join(problems) + "\n", status=503, mimetype="text/plain")
+    return Response("ready", mimetype="text/plain")

@@ -160,6 +160,7 @@ def post(path: str, **data: object) -> Request:
 ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ("static", "GET"): (get("/static/css/app.css"), everyone(200)),
     ("healthz", "GET"): (get("/healthz"), everyone(200)),
+    ("readyz", "GET"): (get("/readyz"), everyone(200)),
     ("auth.front", "GET"): (
         get("/"),
         table(anonymous=200, residents=302, staff=302),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
+import redis
 import sqlalchemy as sa
 
 from app.clock import utcnow
-from app.models import LoginSession, StaffRoleKind
+from app.models import LoginSession, LoginThrottle, StaffRoleKind
 from tests import factories
-from tests.support import csrf_token
+from tests.databases import redis_url
+from tests.support import csrf_token, free_port
 
 
 def staff_login(client, username: str, password: str = factories.PASSWORD):
@@ -209,3 +214,45 @@ def test_blocks_grow_longer_each_time(app, db, world):
             waits.append(int(blocked.headers["Retry-After"]))
             traveller.shift(waits[-1])
     assert waits == [60, 120, 240]
+
+
+def _counted_in_database(db) -> int:
+    return db.scalar(sa.select(sa.func.count()).select_from(LoginThrottle))
+
+
+@pytest.fixture
+def with_redis(app, monkeypatch):
+    """The app counts in the Redis TEST_REDIS_URL names, under a prefix of its own."""
+    url = redis_url()
+    if url is None:
+        pytest.skip("TEST_REDIS_URL names no Redis")
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    monkeypatch.setitem(app.config, "REDIS_URL", url)
+    monkeypatch.setitem(app.config, "REDIS_KEY_PREFIX", prefix)
+    client = redis.Redis.from_url(url)
+    yield client, prefix
+    for name in client.scan_iter(f"{prefix}*"):
+        client.delete(name)
+    client.close()
+
+
+def _eleven_wrong(app, username: str) -> list[int]:
+    attacker = app.test_client()
+    return [login_from(attacker, "198.51.100.66", username, "gjett").status_code for _ in range(11)]
+
+
+def test_with_redis_failures_are_counted_there_and_not_in_the_database(app, db, world, with_redis):
+    client, prefix = with_redis
+    answers = _eleven_wrong(app, world.coordinator.username)
+    assert answers == [422] * 10 + [429]
+    assert _counted_in_database(db) == 0
+    assert len(list(client.scan_iter(f"{prefix}throttle:*"))) == 2  # the address and the account
+
+
+def test_when_redis_cannot_be_reached_the_failures_are_counted_in_the_database(
+    app, db, world, monkeypatch
+):
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    answers = _eleven_wrong(app, world.coordinator.username)
+    assert answers == [422] * 10 + [429]  # never a 500, and still limited
+    assert _counted_in_database(db) == 2

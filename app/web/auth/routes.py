@@ -56,6 +56,7 @@ PASSWORD_GATE_OPEN = {
     "auth.language",
     "static",
     "healthz",
+    "readyz",
     "pwa.manifest",
     "pwa.service_worker",
     "pwa.offline",
