@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from app.clock import OSLO, oslo_day_bounds
 from app.models import (
@@ -33,6 +33,8 @@ from app.models import (
 from app.selectors import paging
 
 LIST_PAGE = 30
+PLANNING_PAGE = 30  # visits on one page of Planlegging
+PLANNING_KEY = (datetime, str, int)
 
 DOTS = {
     AppointmentStatus.PLANNED: None,  # a repeat icon instead
@@ -225,10 +227,24 @@ def cancellation_with_appointments(cancellation_id: int) -> sa.Select[tuple[Canc
 # --- staff -------------------------------------------------------------------------
 
 
-def unit_day(unit_id: int, day: date) -> sa.Select[tuple[Appointment]]:
-    """The unit's appointments on a day (planning and worklists), by time."""
+def _planned_at() -> sa.ColumnElement[datetime]:
+    return sa.func.coalesce(Appointment.start_at, Appointment.window_start)
+
+
+def unit_day_page(
+    session: Session,
+    unit_id: int,
+    day: date,
+    *,
+    status: AppointmentStatus | None = None,
+    cursor: str | None = None,
+    limit: int = PLANNING_PAGE,
+) -> paging.Page[Appointment]:
+    """Planlegging: one page of the unit's visits on a day (of one status, if given), by
+    planned time and name; one statement, the person read through the join that sorts."""
     start, end = oslo_day_bounds(day)
-    return (
+    keys = ((_planned_at(), False), (Person.family_name, False), (Appointment.id, False))
+    statement = (
         sa.select(Appointment)
         .join(Person, Person.id == Appointment.person_id)
         .where(
@@ -237,15 +253,35 @@ def unit_day(unit_id: int, day: date) -> sa.Select[tuple[Appointment]]:
             Appointment.window_start < end,
         )
         .options(
-            joinedload(Appointment.person),
+            contains_eager(Appointment.person),
             joinedload(Appointment.employee),
             joinedload(Appointment.completed_by),
         )
-        .order_by(
-            sa.func.coalesce(Appointment.start_at, Appointment.window_start),
-            Person.family_name,
-            Appointment.id,
+        .order_by(*(column for column, _ in keys))
+        .limit(limit + 1)
+    )
+    if status is not None:
+        statement = statement.where(Appointment.status == status)
+    position = paging.decode(cursor, PLANNING_KEY)
+    if position is not None:
+        statement = statement.where(paging.after(keys, position))
+    rows = list(session.scalars(statement).unique())
+    return paging.paginate(
+        rows, limit, lambda a: (a.start_at or a.window_start, a.person.family_name, a.id)
+    )
+
+
+def unit_day_counts(unit_id: int, day: date) -> sa.Select[tuple[AppointmentStatus, int]]:
+    """How many of the unit's visits on a day have each status (Planlegging's filters)."""
+    start, end = oslo_day_bounds(day)
+    return (
+        sa.select(Appointment.status, sa.func.count())
+        .where(
+            Appointment.unit_id == unit_id,
+            Appointment.window_start >= start,
+            Appointment.window_start < end,
         )
+        .group_by(Appointment.status)
     )
 
 

@@ -29,7 +29,7 @@ from app.models import (
     UsageLogEntry,
 )
 from app.selectors import paging
-from app.selectors.appointments import CANCELLATION_PAGE, LIST_PAGE
+from app.selectors.appointments import CANCELLATION_PAGE, LIST_PAGE, PLANNING_PAGE
 from app.selectors.audit import LOG_PAGE
 from app.selectors.recipients import RECIPIENT_PAGE
 from app.selectors.threads import INBOX_PAGE, QUEUE_PAGE, THREADS_PAGE
@@ -151,6 +151,43 @@ def test_the_appointment_list_pages_to_its_end(client, db, login, world):
     assert [int(i) for i in seen] == [a.id for a in expected]
 
 
+def test_planning_pages_through_a_large_day_keeping_its_status(client, db, login, world):
+    """A unit's day at scale: by planned time, then name, then id, across the pages."""
+    day = oslo_today() + timedelta(days=1)
+    people = [factories.person(db, "Beboer", family) for family in ("Aas", "Berg", "Aas")]
+    for resident in people:
+        factories.receives(db, resident, world.unit)
+    made = []
+    for i in range(2 * PLANNING_PAGE + 5):
+        assigned = i % 4 == 0  # an assigned visit is placed at its own time in the window
+        appointment = Appointment(
+            person_id=people[i % 3].id,
+            service_id=world.nursing.id,
+            unit_id=world.unit.id,
+            status=AppointmentStatus.ASSIGNED if assigned else AppointmentStatus.PLANNED,
+            employee_staff_id=world.employee.id if assigned else None,
+            window_start=local_to_utc(day, time(8 + i % 3)),
+            window_end=local_to_utc(day, time(12)),
+            start_at=local_to_utc(day, time(9)) if assigned else None,
+            description=f"Besøk {i}",
+            created_at=utcnow(),
+        )
+        db.add(appointment)
+        made.append(appointment)
+    db.flush()
+    login.staff(world.coordinator)
+    item = re.compile(r'<li class="visit-card" data-visit="(\d+)"')
+
+    def order(a: Appointment):
+        return (a.start_at or a.window_start, a.person.family_name, a.id)
+
+    seen = follow(client, f"/staff/planning?date={day.isoformat()}", item)
+    assert [int(i) for i in seen] == [a.id for a in sorted(made, key=order)]
+    planned = [a for a in made if a.status is AppointmentStatus.PLANNED]
+    seen = follow(client, f"/staff/planning?date={day.isoformat()}&status=planned", item)
+    assert [int(i) for i in seen] == [a.id for a in sorted(planned, key=order)]
+
+
 def test_the_usage_log_pages_to_its_end(client, db, login, world):
     base = utcnow() - timedelta(days=3)
     made = [
@@ -244,7 +281,7 @@ def test_a_forged_cursor_gives_the_first_page(client, db, login, world, cursor):
         joiner = "&" if "?" in path else "?"
         assert client.get(f"{path}{joiner}after={cursor}").status_code == 200, path
     login.staff(world.coordinator)
-    for path in ("/staff/", "/staff/cancellations", "/staff/threads"):
+    for path in ("/staff/", "/staff/cancellations", "/staff/threads", "/staff/planning"):
         assert client.get(f"{path}?after={cursor}").status_code == 200, path
 
 

@@ -159,6 +159,36 @@ def test_planning_assigns_and_cancels(client, db, login, world):
     assert other.status is AppointmentStatus.CANCELLED and other.cancel_reason
 
 
+def test_planning_shows_a_status_at_a_time_with_the_day_counted(client, db, login, world):
+    day = oslo_today() + timedelta(days=2)
+    planned = visit(db, world, day, status=AppointmentStatus.PLANNED)
+    assigned = visit(db, world, day, start=time(12))
+    login.staff(world.coordinator)
+    every = client.get(f"/staff/planning?date={day.isoformat()}").get_data(as_text=True)
+    assert "Alle (2)" in every and "Planlagt (1)" in every and "Tildelt (1)" in every
+    assert "Utført (0)" in every and "Avlyst (0)" in every
+    assert f'data-visit="{planned.id}"' in every and f'data-visit="{assigned.id}"' in every
+
+    only = client.get(f"/staff/planning?date={day.isoformat()}&status=planned")
+    html = only.get_data(as_text=True)
+    assert f'data-visit="{planned.id}"' in html and f'data-visit="{assigned.id}"' not in html
+    assert re.search(r'aria-current="page">Planlagt \(1\)', html)
+    # After assigning, the planner is back on the same day and filter.
+    answer = post(
+        client,
+        f"/staff/planning/visits/{planned.id}/assign",
+        employee_id=world.employee.id,
+        at="09:15",
+        next=f"/staff/planning?date={day.isoformat()}&status=planned",
+    )
+    assert answer.headers["Location"].endswith(f"?date={day.isoformat()}&status=planned")
+    empty = client.get(f"/staff/planning?date={day.isoformat()}&status=planned")
+    assert "Ingen besøk med denne statusen denne dagen." in empty.get_data(as_text=True)
+    # A status that is not one shows every visit.
+    wrong = client.get(f"/staff/planning?date={day.isoformat()}&status=%3Cscript%3E")
+    assert wrong.status_code == 200 and "Alle (2)" in wrong.get_data(as_text=True)
+
+
 def test_a_series_from_the_recipient_page(client, db, login, world):
     login.staff(world.coordinator)
     page = client.get(f"/staff/recipients/{world.resident.id}").get_data(as_text=True)

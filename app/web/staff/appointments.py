@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from app.clock import oslo_today, utcnow
 from app.extensions import db
-from app.models import Appointment, Person
+from app.models import Appointment, AppointmentStatus, Person
 from app.security import access
 from app.selectors import appointments as reads
 from app.selectors.staff import unit_colleagues
@@ -54,20 +54,36 @@ def _employee_choices() -> list[SelectChoice]:
 
 @bp.get("/planning")
 def planning() -> Response:
-    """The unit's visits on a day: assign them to an employee, or cancel them."""
+    """The unit's visits on a day, a page at a time and by status if chosen: assign them to
+    an employee, or cancel them."""
+    unit_id = current_user.active_unit_id
     day = day_from_query(oslo_today())
-    visits = db.session.scalars(reads.unit_day(current_user.active_unit_id, day)).unique().all()
-    staff_viewed_appointments(db.session, current_user, {v.person_id for v in visits}, utcnow())
-    choices = _employee_choices()
+    status = _planning_status(request.args.get("status"))
+    page = reads.unit_day_page(
+        db.session, unit_id, day, status=status, cursor=request.args.get("after")
+    )
+    staff_viewed_appointments(db.session, current_user, {v.person_id for v in page.items}, utcnow())
+    counts = {status: n for status, n in db.session.execute(reads.unit_day_counts(unit_id, day))}
     return render(
         "staff/planning.html",
+        "staff/_planning_page.html",
         day=day,
-        visits=visits,
-        employees=choices,
-        simple_form=SimpleForm(formdata=None),
+        shown=status,  # not `status`: render() takes that as the response's
+        page=page,
+        counts=counts,
+        here=url_for("staff.planning", date=day.isoformat(), status=status),
+        employees=_employee_choices(),
         previous=date.fromordinal(day.toordinal() - 1),
         following=date.fromordinal(day.toordinal() + 1),
     )
+
+
+def _planning_status(raw: str | None) -> AppointmentStatus | None:
+    """The status filter; none (every visit) when missing or not a status."""
+    try:
+        return AppointmentStatus(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def _back_to_planning(appointment_id: int) -> Response:
