@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
-import re
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -51,6 +48,7 @@ from app.models import (
     StaffAccount,
 )
 from app.services.appointments import visit_register
+from bench import stamp
 from tests import factories
 from tests.databases import migrated_app, postgres_url, scratch_database
 from tests.notices.outbox import (
@@ -174,16 +172,6 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notices", type=int, default=1000, help="notices per round")
@@ -258,8 +246,7 @@ def main() -> int:
                 "Written by `make bench` (`.venv/bin/python -m bench.notices`, see its text for"
                 " how it measures).",
                 "",
-                f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-                f"- Machine: {_machine()}",
+                *stamp(),
                 f"- The whole bench took {time.monotonic() - began:.0f} s",
                 "",
                 *lines,

@@ -35,6 +35,7 @@ from app.extensions import db
 from app.models import Person
 from app.services.demo import demo_load
 from app.services.sessions import session_start
+from bench import stamp
 from tests.databases import postgres_url, scratch_database
 from tests.support import free_port, gunicorn
 
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         f"gunicorn, 2 workers with 4 threads, on the demo data; {args.rounds} rounds of "
         f"{args.seconds:g} s per page and number of clients, in one run. Requests per second "
         "are medians of the rounds.",
+        "",
+        *stamp(),
         "",
         "| page | clients | requests/s | p50 ms | p99 ms |",
         "| --- | --- | --- | --- | --- |",
