@@ -478,6 +478,7 @@ def _cancellations(
                 {
                     "cancellation_id": cancellation,
                     "unit_id": unit_of[p],
+                    "created_at": cancellations[-1]["created_at"],
                     "acknowledged_at": now + timedelta(days=made) if done else None,
                 }
             )

@@ -188,10 +188,16 @@ class CancellationAcknowledgement(Base):
 
     cancellation_id: Mapped[int] = mapped_column(sa.ForeignKey("cancellation.id"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), primary_key=True)
+    # When the cancellation was made (its created_at), so Oversikt finds a unit's
+    # cancellations in a period by one index range.
+    created_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
 
-    __table_args__ = (sa.Index("ix_cancellation_ack_unit_open", "unit_id", "acknowledged_at"),)
+    __table_args__ = (
+        sa.Index("ix_cancellation_ack_unit_open", "unit_id", "acknowledged_at"),
+        sa.Index("ix_cancellation_ack_unit_created", "unit_id", "created_at"),
+    )
 
     cancellation: Mapped[Cancellation] = relationship(
         back_populates="acknowledgements", lazy="raise_on_sql"

@@ -25,7 +25,6 @@ from sqlalchemy.sql.functions import FunctionElement
 from app.clock import OSLO, oslo_day_bounds
 from app.models import (
     Appointment,
-    Cancellation,
     CancellationAcknowledgement,
     Message,
     MessageKind,
@@ -268,36 +267,45 @@ def volumes(session: Session, unit_ids: Sequence[int], period: Period) -> Volume
     def in_period(moment: sa.ColumnElement) -> sa.ColumnElement[bool]:
         return sa.and_(moment >= period.start, moment < period.end)
 
-    def messages(series: str, by_staff: bool) -> sa.Select:
-        author = Message.author_staff_id if by_staff else Message.author_person_id
-        at = hour(Message.sent_at)
-        return (
-            sa.select(_tag(series).label("series"), at, sa.func.count(Message.id))
-            .join(Thread, Thread.id == Message.thread_id)
-            .where(Thread.unit_id.in_(unit_ids), in_period(Message.sent_at), author.is_not(None))
-            .group_by(at)
+    # Messages from residents and from staff: one pass over the units' threads' messages.
+    sent_at = hour(Message.sent_at)
+    from_staff = Message.author_staff_id.is_not(None)
+    series = sa.case((from_staff, "from_staff"), else_="from_residents")
+    messages = (
+        sa.select(series, sent_at, sa.func.count(Message.id))
+        .join(Thread, Thread.id == Message.thread_id)
+        .where(
+            Thread.unit_id.in_(unit_ids),
+            in_period(Message.sent_at),
+            sa.or_(from_staff, Message.author_person_id.is_not(None)),
         )
-
-    concerns_units = (
-        sa.select(CancellationAcknowledgement.cancellation_id)
-        .where(CancellationAcknowledgement.unit_id.in_(unit_ids))
-        .scalar_subquery()
+        .group_by(series, sent_at)
     )
-    cancelled_at = hour(Cancellation.created_at)
+
+    # The cancellations that concern these units, made in the period, each once (one may
+    # concern several of them): an index range per unit on its acknowledgements.
+    ack = CancellationAcknowledgement
+    concerned = (
+        sa.select(ack.cancellation_id.label("id"), ack.created_at.label("at"))
+        .where(ack.unit_id.in_(unit_ids), in_period(ack.created_at))
+        .distinct()
+        .subquery("concerned")
+    )
+    cancelled_at = hour(concerned.c.at)
     cancellations = (
-        sa.select(_tag("cancellations"), cancelled_at, sa.func.count(Cancellation.id))
-        .where(in_period(Cancellation.created_at), Cancellation.id.in_(concerns_units))
+        sa.select(_tag("cancellations"), cancelled_at, sa.func.count())
+        .select_from(concerned)
         .group_by(cancelled_at)
     )
     # Per cancellation, the visits it covered in these units: one index range each.
     visits_of = (
         sa.select(sa.func.count(Appointment.id))
-        .where(Appointment.cancellation_id == Cancellation.id, Appointment.unit_id.in_(unit_ids))
+        .where(Appointment.cancellation_id == concerned.c.id, Appointment.unit_id.in_(unit_ids))
         .scalar_subquery()
     )
     covered = (
         sa.select(_tag("covered"), cancelled_at, sa.func.sum(visits_of))
-        .where(in_period(Cancellation.created_at), Cancellation.id.in_(concerns_units))
+        .select_from(concerned)
         .group_by(cancelled_at)
     )
     done_at = hour(Appointment.completed_at)
@@ -307,8 +315,7 @@ def volumes(session: Session, unit_ids: Sequence[int], period: Period) -> Volume
         .group_by(done_at)
     )
     statement = sa.union_all(
-        messages("from_residents", by_staff=False),
-        messages("from_staff", by_staff=True),
+        messages,
         cancellations,
         covered,
         completed,

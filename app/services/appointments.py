@@ -555,7 +555,11 @@ def appointments_cancel(
     if not cancelled:
         raise AppointmentError("nothing_to_cancel")
     for unit_id in sorted({unit_id for _, unit_id in cancelled}):
-        session.add(CancellationAcknowledgement(cancellation_id=cancellation.id, unit_id=unit_id))
+        session.add(
+            CancellationAcknowledgement(
+                cancellation_id=cancellation.id, unit_id=unit_id, created_at=cancellation.created_at
+            )
+        )
     usage_log_if_acting_for_other(
         session,
         actor,

@@ -212,7 +212,13 @@ def test_cancellations_per_week_and_completed_visits_per_day(db, world):
     )
     db.add(cancellation)
     db.flush()
-    db.add(CancellationAcknowledgement(cancellation_id=cancellation.id, unit_id=world.unit.id))
+    db.add(
+        CancellationAcknowledgement(
+            cancellation_id=cancellation.id,
+            unit_id=world.unit.id,
+            created_at=cancellation.created_at,
+        )
+    )
     for _ in range(3):
         visit(
             AppointmentStatus.CANCELLED,

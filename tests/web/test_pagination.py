@@ -237,7 +237,13 @@ def test_the_cancellations_page_to_their_end(client, db, login, world):
         db.add_all([appointment, cancellation])
         db.flush()
         appointment.cancellation_id = cancellation.id
-        db.add(CancellationAcknowledgement(cancellation_id=cancellation.id, unit_id=world.unit.id))
+        db.add(
+            CancellationAcknowledgement(
+                cancellation_id=cancellation.id,
+                unit_id=world.unit.id,
+                created_at=cancellation.created_at,
+            )
+        )
         made.append(cancellation)
     db.flush()
     login.staff(world.coordinator)
