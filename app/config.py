@@ -64,6 +64,9 @@ class Config:
         self.SECRET_KEY = _env("SECRET_KEY", "development-only-secret" if dev else None)
         self.SQLALCHEMY_DATABASE_URI = database_url(_env("DATABASE_URL"))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # PostgreSQL: no parallel workers for the app's queries unless asked for (see
+        # app/database.py, engine_options).
+        self.PG_PARALLEL_QUERY = _flag("PG_PARALLEL_QUERY", False)
 
         # Host names this deployment answers to; a request for any other gets 400, so no
         # link or redirect address is ever built from a Host header someone else chose.

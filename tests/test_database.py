@@ -240,3 +240,17 @@ def test_many_reads_and_writes_at_once_never_fail_with_database_is_locked(demo_a
     for t in threads:
         t.join(120)
     assert failures == []
+
+
+@pytest.mark.skipif(not postgres_url(), reason="a PostgreSQL setting")
+def test_on_postgresql_the_app_s_queries_start_no_parallel_workers(app, tmp_path):
+    with app.app_context():
+        assert flask_db.session.scalar(sa.text("SHOW max_parallel_workers_per_gather")) == "0"
+        flask_db.session.remove()
+    config = make_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
+    config.PG_PARALLEL_QUERY = True  # the server's own setting is left alone
+    allowed = create_app(config)
+    with allowed.app_context():
+        assert flask_db.session.scalar(sa.text("SHOW max_parallel_workers_per_gather")) != "0"
+        flask_db.session.remove()
+        flask_db.engine.dispose()
