@@ -493,10 +493,11 @@ def require_notice_follow_up(
 
 
 def load_representations(session: Session, person: Person, now: datetime) -> list[Representation]:
-    from app.selectors.representation import children_in_care, fullmakter_received
+    from app.selectors.representation import children_statement, received_statement
 
-    fullmakter = session.scalars(fullmakter_received(person.id, now)).unique().all()
-    children = session.scalars(children_in_care(person.id)).all()
+    received = {"person_id": person.id, "now": now}
+    fullmakter = session.scalars(received_statement(), received).unique().all()
+    children = session.scalars(children_statement(), {"person_id": person.id}).all()
     return representations(person, fullmakter=fullmakter, children=children, now=now)
 
 

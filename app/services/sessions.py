@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -123,8 +124,10 @@ class ResolvedSession:
     digitally_active: bool
 
 
-def session_by_token(token: str, terms_version: str) -> sa.Select[tuple[LoginSession, bool]]:
-    """The session with its principal, and whether a resident has consented, in one query."""
+@cache
+def _by_token(terms_version: str) -> sa.Select[tuple[LoginSession, bool]]:
+    # Asked on every request: built once, with the token's hash as a bind parameter, since
+    # building a statement with its loader options costs more than running it.
     consented = (
         sa.exists()
         .where(
@@ -136,7 +139,7 @@ def session_by_token(token: str, terms_version: str) -> sa.Select[tuple[LoginSes
     )
     return (
         sa.select(LoginSession, consented.label("digitally_active"))
-        .where(LoginSession.token_hash == token_hash(token))
+        .where(LoginSession.token_hash == sa.bindparam("token_hash"))
         .options(
             joinedload(LoginSession.person),
             joinedload(LoginSession.staff)
@@ -144,6 +147,11 @@ def session_by_token(token: str, terms_version: str) -> sa.Select[tuple[LoginSes
             .joinedload(StaffRole.unit),
         )
     )
+
+
+def session_by_token(token: str, terms_version: str) -> sa.Select[tuple[LoginSession, bool]]:
+    """The session with its principal, and whether a resident has consented, in one query."""
+    return _by_token(terms_version).params(token_hash=token_hash(token))
 
 
 def session_resolve(
@@ -156,7 +164,11 @@ def session_resolve(
     terms_version: str,
 ) -> tuple[ResolvedSession | None, str | None]:
     """The live session for a token, or None and why it is not (idle, expired, ended)."""
-    row = session.execute(session_by_token(token, terms_version)).unique().one_or_none()
+    row = (
+        session.execute(_by_token(terms_version), {"token_hash": token_hash(token)})
+        .unique()
+        .one_or_none()
+    )
     if row is None:
         return None, "unknown"
     login, digitally_active = row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import phonenumbers
 from babel import Locale
@@ -164,11 +165,14 @@ def weekday_date(value: datetime | date) -> str:
     """ "mandag 23. november", "Monday 23 November" (the year too when it is not this year),
     in Oslo time."""
     value = _day(value)
-    locale = _locale()
-    pattern = "EEEE " + DAY_PATTERNS.get(locale, DAY_PATTERN)
-    if value.year != oslo_today().year:
-        pattern += " y"
-    return format_date(value, pattern, locale=locale)
+    return _weekday_date(value, _locale(), value.year != oslo_today().year)
+
+
+@lru_cache(maxsize=4096)
+def _weekday_date(day: date, locale: str, with_year: bool) -> str:
+    # A list shows the same few days again and again; Babel's formatting is the slow part.
+    pattern = "EEEE " + DAY_PATTERNS.get(locale, DAY_PATTERN) + (" y" if with_year else "")
+    return format_date(day, pattern, locale=locale)
 
 
 def long_date(value: datetime | date) -> str:
