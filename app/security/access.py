@@ -493,12 +493,10 @@ def require_notice_follow_up(
 
 
 def load_representations(session: Session, person: Person, now: datetime) -> list[Representation]:
-    from app.selectors.representation import children_statement, received_statement
+    from app.selectors.representation import acting_for
 
-    received = {"person_id": person.id, "now": now}
-    fullmakter = session.scalars(received_statement(), received).unique().all()
-    children = session.scalars(children_statement(), {"person_id": person.id}).all()
-    return representations(person, fullmakter=fullmakter, children=children, now=now)
+    found = acting_for(session, person.id, now)
+    return representations(person, fullmakter=found.fullmakter, children=found.children, now=now)
 
 
 def _refuse(actor: Actor, code: str, **context: object) -> str:

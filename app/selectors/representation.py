@@ -2,56 +2,60 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import FamilyRelation, Fullmakt, Person, RelationKind
 
-# Asked on every request of a resident (whom they may act for): built once, with bind
-# parameters, since building a statement costs more than running it.
+
+@dataclass(frozen=True)
+class ActingFor:
+    """Whom a person may act for, as stored: the fullmakter in force they hold (each with
+    its grantor and areas) and the children in their care."""
+
+    fullmakter: list[Fullmakt]
+    children: list[Person]
 
 
 @cache
-def received_statement() -> sa.Select[tuple[Fullmakt]]:
-    """`fullmakter_received` with the parameters `person_id` and `now`."""
+def _acting_for_statement() -> sa.Select:
+    # Asked on every request of a resident: one statement, built once with the parameters
+    # person_id and now. Each row is a person the resident may act for, with a fullmakt in
+    # force from them (or none) and whether they are a child in the resident's care.
+    me = sa.bindparam("person_id")
+    in_force = sa.and_(Fullmakt.grantee_id == me, Fullmakt.is_valid_at(sa.bindparam("now")))
+    grantors = sa.select(Fullmakt.grantor_id).where(in_force)
+    children = sa.select(FamilyRelation.related_person_id).where(
+        FamilyRelation.person_id == me,
+        FamilyRelation.kind == RelationKind.PARENT,
+        FamilyRelation.parental_responsibility.is_(True),
+    )
     return (
-        sa.select(Fullmakt)
-        .where(
-            Fullmakt.grantee_id == sa.bindparam("person_id"),
-            Fullmakt.is_valid_at(sa.bindparam("now")),
-        )
-        .options(joinedload(Fullmakt.grantor), joinedload(Fullmakt.areas))
+        sa.select(Person, Fullmakt, Person.id.in_(children).label("in_care"))
+        .outerjoin(Fullmakt, sa.and_(Fullmakt.grantor_id == Person.id, in_force))
+        .where(sa.or_(Person.id.in_(grantors), Person.id.in_(children)))
+        .options(joinedload(Fullmakt.areas))
+        .order_by(Person.id)
     )
 
 
-@cache
-def children_statement() -> sa.Select[tuple[Person]]:
-    """`children_in_care` with the parameter `person_id`."""
-    return (
-        sa.select(Person)
-        .join(FamilyRelation, FamilyRelation.related_person_id == Person.id)
-        .where(
-            FamilyRelation.person_id == sa.bindparam("person_id"),
-            FamilyRelation.kind == RelationKind.PARENT,
-            FamilyRelation.parental_responsibility.is_(True),
-        )
-    )
-
-
-def fullmakter_received(person_id: int, now: datetime) -> sa.Select[tuple[Fullmakt]]:
-    """Fullmakter held by the person that are in force at `now`.
-
-    Areas are joined, not selected separately: run with `.unique()`.
-    """
-    return received_statement().params(person_id=person_id, now=now)
-
-
-def children_in_care(person_id: int) -> sa.Select[tuple[Person]]:
-    """Children the person has parental responsibility for (any age; rules decide)."""
-    return children_statement().params(person_id=person_id)
+def acting_for(session: Session, person_id: int, now: datetime) -> ActingFor:
+    """The fullmakter in force that the person holds, and the children in their care."""
+    fullmakter: list[Fullmakt] = []
+    children: dict[int, Person] = {}
+    rows = session.execute(_acting_for_statement(), {"person_id": person_id, "now": now})
+    for subject, fullmakt, in_care in rows.unique():
+        if fullmakt is not None:
+            set_committed_value(fullmakt, "grantor", subject)  # the row's person is its grantor
+            fullmakter.append(fullmakt)
+        if in_care:
+            children[subject.id] = subject
+    return ActingFor(fullmakter, list(children.values()))
 
 
 def fullmakter_given(person_id: int, now: datetime) -> sa.Select[tuple[Fullmakt]]:

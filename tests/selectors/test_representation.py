@@ -1,11 +1,11 @@
-"""The queries behind the access rules: fullmakter in force, children in care."""
+"""The query behind the access rules: fullmakter in force, children in care, in one."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from app.clock import utcnow
-from app.selectors.representation import children_in_care, fullmakter_received
+from app.selectors.representation import acting_for
 from tests import factories
 
 
@@ -16,9 +16,12 @@ def test_only_fullmakter_in_force_are_loaded(db, world):
     factories.fullmakt(db, grantors[1], world.proxy, valid_from=now + timedelta(days=1))
     factories.fullmakt(db, grantors[2], world.proxy, ended_at=now - timedelta(hours=1))
     factories.fullmakt(db, grantors[3], world.proxy, valid_to=now + timedelta(days=1))
-    loaded = db.scalars(fullmakter_received(world.proxy.id, now)).unique().all()
+    loaded = acting_for(db, world.proxy.id, now).fullmakter
     assert {f.grantor_id for f in loaded} == {world.resident.id, grantors[3].id}
-    assert all(f.areas is not None for f in loaded)  # areas come with them
+    # The grantor and the areas come with them, in the same statement.
+    assert {f.grantor.id for f in loaded} == {world.resident.id, grantors[3].id}
+    assert all(f.areas is not None for f in loaded)
+    assert acting_for(db, world.proxy.id, now).children == []
 
 
 def test_children_in_care_need_parental_responsibility(db):
@@ -26,4 +29,15 @@ def test_children_in_care_need_parental_responsibility(db):
     cared, other = (factories.person(db, n, born=date(2018, 1, 1)) for n in ("A", "B"))
     factories.parent_of(db, parent, cared)
     factories.parent_of(db, parent, other, responsibility=False)
-    assert db.scalars(children_in_care(parent.id)).all() == [cared]
+    found = acting_for(db, parent.id, utcnow())
+    assert found.children == [cared] and found.fullmakter == []
+
+
+def test_a_child_who_also_gave_a_fullmakt_is_both_once(db):
+    parent = factories.person(db, "Pia")
+    child = factories.person(db, "Ung", born=date(2007, 1, 1))
+    factories.parent_of(db, parent, child)
+    factories.fullmakt(db, child, parent)
+    found = acting_for(db, parent.id, utcnow())
+    assert found.children == [child]
+    assert [f.grantor for f in found.fullmakter] == [child]
