@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import requests
 
+from bench import machine
 from bench.lighthouse.report import (
     CATEGORIES,
     PageScores,
@@ -180,16 +180,6 @@ def _chromium_version() -> str:
     return done.stdout.strip() or CHROMIUM
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}"
-
-
 @contextmanager
 def demo_server(tmp: Path) -> Iterator[str]:
     """The app under gunicorn with a fresh demo database, as the e2e tests start it."""
@@ -271,7 +261,7 @@ def main() -> int:
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         lighthouse=lighthouse,
         chromium=_chromium_version(),
-        machine=f"{_machine()}; Lighthouse benchmark index (median of the runs) "
+        machine=f"{machine()}; Lighthouse benchmark index (median of the runs) "
         f"{statistics.median(benchmark) if benchmark else 0:.0f}",
         runs=args.runs,
         seconds=seconds,

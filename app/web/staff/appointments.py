@@ -63,7 +63,7 @@ def planning() -> Response:
         db.session, unit_id, day, status=status, cursor=request.args.get("after")
     )
     staff_viewed_appointments(db.session, current_user, {v.person_id for v in page.items}, utcnow())
-    counts = {status: n for status, n in db.session.execute(reads.unit_day_counts(unit_id, day))}
+    counts = dict(db.session.execute(reads.unit_day_counts(unit_id, day)).all())
     return render(
         "staff/planning.html",
         "staff/_planning_page.html",
