@@ -46,8 +46,8 @@ def actor_for(
             active_unit_id=unit_id or (units[0] if units else None),
         )
     db.flush()
-    login, active = db.execute(session_by_token(token, TERMS)).unique().one()
-    actor = Actor(login, token, digitally_active=active)
+    login, active, others = db.execute(session_by_token(token, TERMS, now)).unique().one()
+    actor = Actor(login, token, digitally_active=active, acts_for_others=others)
     if isinstance(who, Person):
         actor.__dict__["representations"] = load_representations(db, who, now)
     return actor

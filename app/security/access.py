@@ -492,9 +492,15 @@ def require_notice_follow_up(
 # --- loading and logging ---------------------------------------------------------
 
 
-def load_representations(session: Session, person: Person, now: datetime) -> list[Representation]:
+def load_representations(
+    session: Session, person: Person, now: datetime, *, anyone_else: bool = True
+) -> list[Representation]:
+    """Whom `person` may act for at `now`. `anyone_else=False` (their log-in session's
+    statement found no fullmakt in force held and no child in care) asks nothing more."""
     from app.selectors.representation import acting_for
 
+    if not anyone_else:
+        return representations(person, fullmakter=(), children=(), now=now)
     found = acting_for(session, person.id, now)
     return representations(person, fullmakter=found.fullmakter, children=found.children, now=now)
 

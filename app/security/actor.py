@@ -21,11 +21,20 @@ class Actor:
     is_active = True
     is_anonymous = False
 
-    def __init__(self, login: LoginSession, token: str, *, digitally_active: bool = False) -> None:
+    def __init__(
+        self,
+        login: LoginSession,
+        token: str,
+        *,
+        digitally_active: bool = False,
+        acts_for_others: bool = True,
+    ) -> None:
         self.login = login
         self.token = token
         # A resident who has accepted the current terms (nothing else opens before that).
         self.digitally_active = digitally_active
+        # False when the session's statement found no one else the resident may act for.
+        self.acts_for_others = acts_for_others
 
     def get_id(self) -> str:
         return self.token
@@ -67,7 +76,9 @@ class Actor:
         from app.extensions import db
         from app.security.access import load_representations
 
-        return load_representations(db.session, self.person, utcnow())
+        return load_representations(
+            db.session, self.person, utcnow(), anyone_else=self.acts_for_others
+        )
 
     @property
     def subject_id(self) -> int:

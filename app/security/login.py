@@ -59,7 +59,12 @@ def load_actor(token: str) -> Actor | None:
     if resolved is None:
         g.session_end_reason = reason
         return None
-    return Actor(resolved.login, token, digitally_active=resolved.digitally_active)
+    return Actor(
+        resolved.login,
+        token,
+        digitally_active=resolved.digitally_active,
+        acts_for_others=resolved.acts_for_others,
+    )
 
 
 def begin_login(

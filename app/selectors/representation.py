@@ -22,19 +22,41 @@ class ActingFor:
     children: list[Person]
 
 
-@cache
-def _acting_for_statement() -> sa.Select:
-    # Asked on every request of a resident: one statement, built once with the parameters
-    # person_id and now. Each row is a person the resident may act for, with a fullmakt in
-    # force from them (or none) and whether they are a child in the resident's care.
-    me = sa.bindparam("person_id")
-    in_force = sa.and_(Fullmakt.grantee_id == me, Fullmakt.is_valid_at(sa.bindparam("now")))
-    grantors = sa.select(Fullmakt.grantor_id).where(in_force)
-    children = sa.select(FamilyRelation.related_person_id).where(
-        FamilyRelation.person_id == me,
+def _held_in_force(grantee: sa.ColumnElement[int], now: sa.ColumnElement[datetime]):
+    """Fullmakter in force at `now` that `grantee` holds (a condition on Fullmakt)."""
+    return sa.and_(Fullmakt.grantee_id == grantee, Fullmakt.is_valid_at(now))
+
+
+def _children_in_care(parent: sa.ColumnElement[int]) -> sa.Select[tuple[int]]:
+    return sa.select(FamilyRelation.related_person_id).where(
+        FamilyRelation.person_id == parent,
         FamilyRelation.kind == RelationKind.PARENT,
         FamilyRelation.parental_responsibility.is_(True),
     )
+
+
+def may_act_for_others(
+    person_id: sa.ColumnElement[int], now: sa.ColumnElement[datetime]
+) -> sa.ColumnElement[bool]:
+    """Whether `acting_for` would find anyone: a fullmakt in force held, or a child in care.
+
+    Most residents act only for themselves; asked with the log-in session, this spares
+    them `acting_for`'s statement on every request."""
+    return sa.or_(
+        sa.exists().where(_held_in_force(person_id, now)),
+        _children_in_care(person_id).exists(),
+    )
+
+
+@cache
+def _acting_for_statement() -> sa.Select:
+    # Asked on every request of a resident who may act for others: one statement, built once
+    # with the parameters person_id and now. Each row is a person the resident may act for,
+    # with a fullmakt in force from them (or none) and whether they are a child in their care.
+    me = sa.bindparam("person_id")
+    in_force = _held_in_force(me, sa.bindparam("now"))
+    grantors = sa.select(Fullmakt.grantor_id).where(in_force)
+    children = _children_in_care(me)
     return (
         sa.select(Person, Fullmakt, Person.id.in_(children).label("in_care"))
         .outerjoin(Fullmakt, sa.and_(Fullmakt.grantor_id == Person.id, in_force))

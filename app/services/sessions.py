@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.database import after_reads
 from app.models import Consent, LoginSession, Person, StaffAccount, StaffRole, UsageAction
+from app.selectors.representation import may_act_for_others
 from app.services.audit import usage_log_add
 
 # Last-seen is written at most this often, so most requests write nothing.
@@ -60,7 +61,7 @@ def session_start(
     """A new server-side session; returns it and the token the browser keeps."""
     if (person is None) == (staff is None):
         raise ValueError("a session belongs to exactly one person or staff member")
-    token = secrets.token_urlsafe(32)
+    token = (PERSON_PREFIX if person is not None else STAFF_PREFIX) + secrets.token_urlsafe(32)
     login = LoginSession(
         token_hash=token_hash(token),
         person=person,
@@ -122,36 +123,64 @@ class ResolvedSession:
     login: LoginSession
     # The resident has consented to the current terms (always False for staff).
     digitally_active: bool
+    # The resident holds a fullmakt in force or has a child in care (always False for staff).
+    acts_for_others: bool
+
+
+# A token says whose session it is, a person's or a staff member's, so that the statement
+# reading it joins only that principal's tables. The hash covers the whole token, prefix
+# included; a token without one (made before the prefixes) is read with both.
+PERSON_PREFIX = "p."
+STAFF_PREFIX = "s."
+
+
+def _principal(token: str) -> str | None:
+    prefix = token[:2]
+    return prefix if prefix in (PERSON_PREFIX, STAFF_PREFIX) else None
 
 
 @cache
-def _by_token(terms_version: str) -> sa.Select[tuple[LoginSession, bool]]:
-    # Asked on every request: built once, with the token's hash as a bind parameter, since
-    # building a statement with its loader options costs more than running it.
-    consented = (
-        sa.exists()
-        .where(
-            Consent.person_id == LoginSession.person_id,
-            Consent.terms_version == terms_version,
-            Consent.withdrawn_at.is_(None),
+def _by_token(
+    terms_version: str, principal: str | None
+) -> sa.Select[tuple[LoginSession, bool, bool]]:
+    # Asked on every request: built once, with the token's hash and the time as bind
+    # parameters, since building a statement with its loader options costs more than running it.
+    consented: sa.ColumnElement[bool] = sa.false()
+    others: sa.ColumnElement[bool] = sa.false()
+    loads = []
+    if principal != STAFF_PREFIX:
+        consented = (
+            sa.exists()
+            .where(
+                Consent.person_id == LoginSession.person_id,
+                Consent.terms_version == terms_version,
+                Consent.withdrawn_at.is_(None),
+            )
+            .correlate(LoginSession)
         )
-        .correlate(LoginSession)
-    )
+        others = may_act_for_others(LoginSession.person_id, sa.bindparam("now"))
+        loads.append(joinedload(LoginSession.person))
+    if principal != PERSON_PREFIX:
+        loads.append(
+            joinedload(LoginSession.staff).joinedload(StaffAccount.roles).joinedload(StaffRole.unit)
+        )
     return (
-        sa.select(LoginSession, consented.label("digitally_active"))
-        .where(LoginSession.token_hash == sa.bindparam("token_hash"))
-        .options(
-            joinedload(LoginSession.person),
-            joinedload(LoginSession.staff)
-            .joinedload(StaffAccount.roles)
-            .joinedload(StaffRole.unit),
+        sa.select(
+            LoginSession,
+            consented.label("digitally_active"),
+            others.label("acts_for_others"),
         )
+        .where(LoginSession.token_hash == sa.bindparam("token_hash"))
+        .options(*loads)
     )
 
 
-def session_by_token(token: str, terms_version: str) -> sa.Select[tuple[LoginSession, bool]]:
-    """The session with its principal, and whether a resident has consented, in one query."""
-    return _by_token(terms_version).params(token_hash=token_hash(token))
+def session_by_token(
+    token: str, terms_version: str, now: datetime
+) -> sa.Select[tuple[LoginSession, bool, bool]]:
+    """The session with its principal, whether a resident has consented, and whether they
+    may act for anyone else, in one query."""
+    return _by_token(terms_version, _principal(token)).params(token_hash=token_hash(token), now=now)
 
 
 def session_resolve(
@@ -165,13 +194,16 @@ def session_resolve(
 ) -> tuple[ResolvedSession | None, str | None]:
     """The live session for a token, or None and why it is not (idle, expired, ended)."""
     row = (
-        session.execute(_by_token(terms_version), {"token_hash": token_hash(token)})
+        session.execute(
+            _by_token(terms_version, _principal(token)),
+            {"token_hash": token_hash(token), "now": now},
+        )
         .unique()
         .one_or_none()
     )
     if row is None:
         return None, "unknown"
-    login, digitally_active = row
+    login, digitally_active, acts_for_others = row
     if login.ended_at is not None:
         return None, login.end_reason
     ended = None
@@ -202,7 +234,7 @@ def session_resolve(
                 .execution_options(synchronize_session=False)
             ),
         )
-    return ResolvedSession(login, bool(digitally_active)), None
+    return ResolvedSession(login, bool(digitally_active), bool(acts_for_others)), None
 
 
 def session_act_for(session: Session, login: LoginSession, *, subject_id: int) -> None:

@@ -98,6 +98,20 @@ def test_when_the_fullmakt_ends_access_stops_at_the_next_request(client, db, log
     assert menu_names(page) == [world.proxy.full_name]
 
 
+def test_a_fullmakt_given_during_a_session_opens_at_the_next_request(client, db, login, world):
+    # Someone who acts only for themselves is read without asking whom else they may act
+    # for; a fullmakt given meanwhile must still show at once, and go when it ends.
+    newcomer = factories.person(db, "Nina", "Nykommer")
+    login.resident(newcomer)
+    assert menu_names(client.get("/messages").get_data(as_text=True)) == [newcomer.full_name]
+    fullmakt = factories.fullmakt(db, world.resident, newcomer)
+    page = client.get("/messages").get_data(as_text=True)
+    assert menu_names(page) == [newcomer.full_name, world.resident.full_name]
+    fullmakt.ended_at = utcnow()
+    db.flush()
+    assert menu_names(client.get("/messages").get_data(as_text=True)) == [newcomer.full_name]
+
+
 def test_proxy_cannot_open_the_grantors_profile(client, db, login, world):
     login.resident(world.proxy, acting_for=world.resident)
     response = client.get("/profile")
