@@ -12,6 +12,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.wrappers import Response
 
@@ -80,7 +83,9 @@ def _translations():
 
 
 def _install_template_gettext(app: Flask) -> None:
-    """Templates' _() and ngettext() through `_translations` (Flask-Babel's own otherwise)."""
+    """Templates' _(), gettext() and ngettext() through `_translations`, with Jinja's newstyle
+    rules (the text is a format string; autoescaped, its variables are escaped), called
+    directly: through Jinja's own wrappers, a page's thirty strings cost a tenth of its render."""
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
@@ -88,6 +93,22 @@ def _install_template_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, string: str, /, **variables: object) -> str:
+        text = _translations().ugettext(string)
+        # The catalogs are the app's own text, trusted as Jinja trusts them; variables escape.
+        return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704
+
+    @pass_eval_context
+    def ngettext(
+        eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: object
+    ) -> str:
+        variables.setdefault("num", num)
+        text = _translations().ungettext(singular, plural, num)
+        return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704
+
+    app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
 
 
 def select_locale() -> str:
