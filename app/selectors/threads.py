@@ -9,7 +9,7 @@ from datetime import date, datetime
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from app.models import (
     Consent,
@@ -76,6 +76,16 @@ def _inbox_statement() -> sa.Select:
         .where(Thread.person_id == sa.bindparam("person_id"))
         .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
         .limit(INBOX_PAGE + 1)
+        # What the inbox shows of a thread; anything else raises rather than loading per row.
+        .options(
+            load_only(
+                Thread.subject,
+                Thread.status,
+                Thread.reply_deadline,
+                Thread.last_activity_at,
+                raiseload=True,
+            )
+        )
     )
 
 
