@@ -23,7 +23,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.notices.outbox import start_worker
-from tests.support import free_port, gunicorn
+from tests.support import free_port, gunicorn, scalar_at
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -154,13 +154,7 @@ class LiveServer:
     process: subprocess.Popen
 
     def scalar(self, statement: str | sa.TextClause, **params: object) -> object:
-        engine = sa.create_engine(self.database_url)
-        clause = statement if isinstance(statement, sa.TextClause) else sa.text(statement)
-        try:
-            with engine.connect() as conn:
-                return conn.execute(clause, params).scalar()
-        finally:
-            engine.dispose()
+        return scalar_at(self.database_url, statement, **params)
 
 
 @pytest.fixture(scope="module", params=list(DEVICES))

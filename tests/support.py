@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -187,3 +188,14 @@ def gunicorn(
             process.kill()
             process.wait()
         out.close()
+
+
+def scalar_at(database_url: str, statement: str | sa.TextClause, **params: object) -> object:
+    """One value read from a database that another process serves (its own short engine)."""
+    engine = sa.create_engine(database_url)
+    clause = statement if isinstance(statement, sa.TextClause) else sa.text(statement)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(clause, params).scalar()
+    finally:
+        engine.dispose()

@@ -35,7 +35,7 @@ from app.models import Notice, NoticeChannel, NoticeEvent, NoticeStatus
 from tests.databases import redis_url, scratch_database
 from tests.notices.outbox import start_worker, stop_worker
 from tests.notices.servers import SmtpServer
-from tests.support import free_port, gunicorn, wait_for
+from tests.support import free_port, gunicorn, scalar_at, wait_for
 
 PASSWORD = "demo-passord"
 NOTICES = 1000
@@ -76,12 +76,7 @@ class Deployment:
     redis_prefix: str
 
     def scalar(self, statement: str, **params: object) -> object:
-        engine = sa.create_engine(self.database_url)
-        try:
-            with engine.connect() as conn:
-                return conn.execute(sa.text(statement), params).scalar()
-        finally:
-            engine.dispose()
+        return scalar_at(self.database_url, statement, **params)
 
 
 @pytest.fixture(scope="module")
