@@ -47,7 +47,12 @@ class Person(IdMixin, Base):
 
     @property
     def full_name(self) -> str:
-        return without_bidi_controls(f"{self.given_name} {self.family_name}")
+        return self.name_of(self.given_name, self.family_name)
+
+    @staticmethod
+    def name_of(given_name: str, family_name: str) -> str:
+        """The full name from its parts, for lists that read the parts alone."""
+        return without_bidi_controls(f"{given_name} {family_name}")
 
     @property
     def has_protected_address(self) -> bool:

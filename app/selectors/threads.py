@@ -299,6 +299,24 @@ class ThreadRow:
 THREADS_KEY = (datetime, int)
 
 
+@cache
+def _unit_threads_statement(shown: ThreadFilter | None) -> sa.Select:
+    # Built once per filter, with the unit as a bind parameter: building the relay
+    # condition's subqueries cost more than running the statement.
+    person_name = (Person.given_name + " " + Person.family_name).label("person_name")
+    assignee = sa.orm.aliased(StaffAccount)
+    return (
+        sa.select(
+            Thread, person_name, Service.name, assignee.full_name, relay_pending().label("relay")
+        )
+        .join(Person, Person.id == Thread.person_id)
+        .join(Service, Service.id == Thread.service_id)
+        .outerjoin(assignee, assignee.id == Thread.assignee_staff_id)
+        .where(Thread.unit_id == sa.bindparam("unit_id"), _filtered(shown))
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+    )
+
+
 def unit_threads(
     session: Session,
     unit_id: int,
@@ -310,20 +328,8 @@ def unit_threads(
     limit: int = THREADS_PAGE,
 ) -> paging.Page[ThreadRow]:
     """Alle tråder: every thread of a unit, newest activity first, one statement a page."""
-    person_name = (Person.given_name + " " + Person.family_name).label("person_name")
-    assignee = sa.orm.aliased(StaffAccount)
     keys = ((Thread.last_activity_at, True), (Thread.id, True))
-    statement = (
-        sa.select(
-            Thread, person_name, Service.name, assignee.full_name, relay_pending().label("relay")
-        )
-        .join(Person, Person.id == Thread.person_id)
-        .join(Service, Service.id == Thread.service_id)
-        .outerjoin(assignee, assignee.id == Thread.assignee_staff_id)
-        .where(Thread.unit_id == unit_id, _filtered(shown))
-        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
-        .limit(limit + 1)
-    )
+    statement = _unit_threads_statement(shown).limit(limit + 1)
     if person_id is not None:
         statement = statement.where(Thread.person_id == person_id)
     if text:
@@ -339,18 +345,21 @@ def unit_threads(
             assignee_name=assignee_name,
             relay_pending=bool(relay),
         )
-        for thread, name, service_name, assignee_name, relay in session.execute(statement)
+        for thread, name, service_name, assignee_name, relay in session.execute(
+            statement, {"unit_id": unit_id}
+        )
     ]
     return paging.paginate(rows, limit, lambda r: (r.thread.last_activity_at, r.thread.id))
 
 
-def unit_thread_people(unit_id: int) -> sa.Select[tuple[Person]]:
-    """Everyone who has a thread with the unit, by name (the resident filter's choices)."""
+def unit_thread_people(unit_id: int) -> sa.Select[tuple[int, str, str]]:
+    """Everyone who has a thread with the unit, by name (the resident filter's choices):
+    id, given name and family name (a list of a unit's hundreds, not their records)."""
     # From the unit's threads to their people (by primary key): the work follows the unit,
     # never the whole person table.
     with_thread = sa.select(Thread.person_id).where(Thread.unit_id == unit_id)
     return (
-        sa.select(Person)
+        sa.select(Person.id, Person.given_name, Person.family_name)
         .where(Person.id.in_(with_thread))
         .order_by(Person.family_name, Person.given_name, Person.id)
     )

@@ -17,6 +17,7 @@ from flask import flash, request
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import HiddenField, SelectChoice
 from wtforms.validators import Optional
 
@@ -184,6 +185,20 @@ def choice_id(value: object) -> int | None:
 def with_prompt(prompt: str, choices: list[SelectChoice]) -> list[SelectChoice]:
     """The choices of a picker, after an empty "Choose ..." option that is chosen at first."""
     return [SelectChoice("", prompt), *choices]
+
+
+class LongSelect(wtforms.widgets.Select):
+    """WTForms' Select, for lists of hundreds (a unit's residents): an option with only a
+    value and a label is written directly, as WTForms writes it, without building its
+    attributes through html_params for each."""
+
+    @classmethod
+    def render_option(cls, choice: wtforms.fields.choices.Choice, **kwargs: object) -> Markup:
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        label = escape(choice.label or choice.value)
+        selected = " selected" if choice.selected else ""  # html_params sorts: selected, value
+        return Markup(f'<option{selected} value="{escape(choice.value)}">{label}</option>')  # noqa: S704
 
 
 class SubmissionKeyField(HiddenField):

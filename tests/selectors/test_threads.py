@@ -164,8 +164,11 @@ def test_by_resident(db, world, cast):
     start(db, world, "Fra Olav", person=other)
     assert subjects(db, world, person_id=other.id) == ["Fra Olav"]
     assert "Fra Olav" not in subjects(db, world, person_id=world.resident.id)
-    people = db.scalars(reads.unit_thread_people(world.unit.id)).all()
-    assert [p.id for p in people] == [other.id, world.resident.id]  # Nabo, Resident
+    people = db.execute(reads.unit_thread_people(world.unit.id)).all()
+    assert [tuple(p) for p in people] == [  # by family name: Nabo, Resident
+        (other.id, other.given_name, other.family_name),
+        (world.resident.id, world.resident.given_name, world.resident.family_name),
+    ]
 
 
 def test_text_is_found_in_the_subject_and_in_every_message(db, world, cast):

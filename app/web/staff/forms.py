@@ -20,6 +20,7 @@ from app.web.forms import (
     DateField,
     Form,
     IdField,
+    LongSelect,
     TimeField,
     choice_id,
     submission_key_field,
@@ -259,6 +260,7 @@ class ThreadFilterForm(Form):
         validators=[Optional()],
         invalid_value_message=INVALID_CHOICE,
         invalid_choice_message=INVALID_CHOICE,
+        widget=LongSelect(),
     )
     q = StringField(
         _l("Text in subject or messages"),

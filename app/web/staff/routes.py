@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 
 from app.clock import OSLO, oslo_today, utcnow
 from app.extensions import db, login_manager
-from app.models import Message, PassOnMethod, Thread, ThreadStatus
+from app.models import Message, PassOnMethod, Person, Thread, ThreadStatus
 from app.security import access
 from app.selectors import appointments as appointment_reads
 from app.selectors import notices as notice_reads
@@ -106,10 +106,11 @@ def all_threads() -> Response:
     """Alle tråder: every thread of the unit, filtered; a filter that is not valid is
     shown with its message and ignored."""
     unit_id = current_user.active_unit_id
-    people = db.session.scalars(threads.unit_thread_people(unit_id)).all()
+    people = db.session.execute(threads.unit_thread_people(unit_id)).all()
     form = ThreadFilterForm(request.args)
     form.person.choices = with_prompt(
-        _("All residents"), [SelectChoice(p.id, p.full_name) for p in people]
+        _("All residents"),
+        [SelectChoice(id_, Person.name_of(given, family)) for id_, given, family in people],
     )
     valid = form.validate()
     shown = form.status.data if not form.status.errors and form.status.data else None
@@ -124,7 +125,7 @@ def all_threads() -> Response:
     # The page names everyone in the resident filter; "Vis flere" only those it adds.
     named = {row.thread.person_id for row in page.items}
     if not wants_fragment():
-        named |= {p.id for p in people}
+        named |= {id_ for id_, _given, _family in people}
     staff_viewed_in_list(db.session, current_user, named, utcnow(), where="threads")
     return render(
         "staff/threads.html",
