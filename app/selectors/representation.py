@@ -22,7 +22,9 @@ class ActingFor:
     children: list[Person]
 
 
-def _held_in_force(grantee: sa.ColumnElement[int], now: sa.ColumnElement[datetime]):
+def _held_in_force(
+    grantee: sa.ColumnElement[int], now: sa.ColumnElement[datetime]
+) -> sa.ColumnElement[bool]:
     """Fullmakter in force at `now` that `grantee` holds (a condition on Fullmakt)."""
     return sa.and_(Fullmakt.grantee_id == grantee, Fullmakt.is_valid_at(now))
 
