@@ -148,6 +148,15 @@ class Config:
         self.OIDC_KEY_REFRESH_SECONDS = float(_env("OIDC_KEY_REFRESH_SECONDS", "10"))
         self.DEV_IDP_KEY_PATH = _env("DEV_IDP_KEY_PATH", str(INSTANCE_DIR / "dev-idp-key.pem"))
 
+        # The record-system API (docs/api.md). Its access tokens are signed with the first
+        # of these EC P-256 private keys (PEM) and accepted when signed by any of them: to
+        # rotate, put the new key first, and drop the old one once its tokens have expired.
+        # Every machine must have the same files. In development a key is made on first use.
+        self.API_SIGNING_KEY_PATHS = _list(
+            "API_SIGNING_KEY_PATHS", (str(INSTANCE_DIR / "api-signing-key.pem"),) if dev else ()
+        )
+        self.API_TOKEN_SECONDS = int(_env("API_TOKEN_SECONDS", "300"))
+
         # Notices: e-mail through SMTP when SMTP_HOST is set, SMS through an HTTP provider
         # when SMS_URL is set; otherwise, in development only, the development sink.
         self.SMTP_HOST = _env("SMTP_HOST")

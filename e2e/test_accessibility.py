@@ -47,6 +47,9 @@ EXCLUDED = {
     "pwa.service_worker": "JavaScript",
     "dev_idp.discovery": "JSON",
     "dev_idp.jwks": "JSON",
+    "api.jwks": "JSON (the record-system API)",
+    "api.metadata": "FHIR JSON (the record-system API)",
+    "api.smart_configuration": "JSON (the record-system API)",
     "staff.oversikt_csv": "CSV downloads: e2e/test_oversikt.py",
     # Redirects only, never a page of their own.
     "auth.login": "redirects to the identity provider",

@@ -31,6 +31,7 @@ def make_config(database_uri: str, tmp_dir: Path) -> TestConfig:
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = database_uri
     config.DEV_IDP_KEY_PATH = str(tmp_dir / "dev-idp-key.pem")
+    config.API_SIGNING_KEY_PATHS = [str(tmp_dir / "api-signing-key.pem")]
     config.SECRET_KEY = "test-secret"
     config.REDIS_URL = ""  # counts in the database; tests of Redis ask for it (redis_url)
     return config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -13,6 +14,7 @@ from stdnum.no import fodselsnummer
 from app.clock import utcnow
 from app.models import (
     APPOINTMENTS_AND_PROVIDERS,
+    ApiClient,
     Consent,
     FamilyRelation,
     Fullmakt,
@@ -308,3 +310,32 @@ def demo_index(db: Session) -> dict[str, object]:
     staff_by_name = {s.username: s for s in db.scalars(sa.select(StaffAccount))}
     units = {u.name: u for u in db.scalars(sa.select(Unit))}
     return {"people": people, "staff": staff_by_name, "units": units}
+
+
+ALL_API_SCOPES = (
+    "system/Appointment.crus system/Communication.crus system/Patient.rs system/Subscription.cruds"
+)
+
+
+def api_client(
+    db: Session,
+    m: Municipality,
+    public_jwks: dict,
+    *,
+    name: str = "Testby EPJ",
+    scopes: str = ALL_API_SCOPES,
+    provider: str | None = None,
+) -> ApiClient:
+    """A registered record-system client whose keys are `public_jwks`."""
+    client = ApiClient(
+        client_id=f"client-{next(_names)}",
+        name=name,
+        municipality_id=m.id,
+        provider_name=provider,
+        jwks=json.dumps(public_jwks),
+        scopes=scopes,
+        created_at=utcnow(),
+    )
+    db.add(client)
+    db.flush()
+    return client

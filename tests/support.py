@@ -199,3 +199,87 @@ def scalar_at(database_url: str, statement: str | sa.TextClause, **params: objec
             return conn.execute(clause, params).scalar()
     finally:
         engine.dispose()
+
+
+class RecordSystem:
+    """A record system as the API sees it: its own key pair, a registered client, and the
+    signed assertions and tokens of OAuth 2.0 client credentials with private_key_jwt."""
+
+    def __init__(self, client_id: str | None = None, *, alg: str = "ES384") -> None:
+        from joserfc.jwk import ECKey, RSAKey
+
+        self.alg = alg
+        if alg.startswith("ES"):
+            curve = {"ES256": "P-256", "ES384": "P-384"}[alg]
+            self.key = ECKey.generate_key(curve, parameters={"alg": alg}, auto_kid=True)
+        else:
+            self.key = RSAKey.generate_key(2048, parameters={"alg": alg}, auto_kid=True)
+        self.client_id = client_id
+
+    @property
+    def public_jwks(self) -> dict:
+        from joserfc.jwk import KeySet
+
+        return KeySet([self.key]).as_dict(private=False)
+
+    def assertion(
+        self,
+        token_url: str,
+        *,
+        jti: str | None = None,
+        lifetime: int = 60,
+        now: float | None = None,
+        **claims: object,
+    ) -> str:
+        import uuid
+
+        from joserfc import jwt
+
+        issued = int(now if now is not None else time.time())
+        body = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": token_url,
+            "iat": issued,
+            "exp": issued + lifetime,
+            "jti": jti or uuid.uuid4().hex,
+            **claims,
+        }
+        return jwt.encode(
+            {"alg": self.alg, "kid": self.key.kid}, body, self.key, algorithms=[self.alg]
+        )
+
+    def token_form(self, token_url: str, *, scope: str | None = None, **claims: object) -> dict:
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": self.assertion(token_url, **claims),
+        }
+        if scope is not None:
+            form["scope"] = scope
+        return form
+
+    def token(self, client: FlaskClient, *, scope: str | None = None) -> str:
+        """An access token from the app's token endpoint (Flask's test client)."""
+        response = client.post("/oauth/token", data=self.token_form(API_TOKEN_URL, scope=scope))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["access_token"]
+
+
+# The test client's host: the token endpoint and the FHIR base as the app names them.
+API_TOKEN_URL = "http://localhost/oauth/token"
+FHIR_BASE = "http://localhost/fhir/R4"
+
+
+def fhir_validated(document: dict):
+    """The resource as the `fhir.resources` model of its type (R4B, whose Patient,
+    Appointment, Communication, Subscription, Bundle and OperationOutcome are R4's); a
+    resource that breaks the specification fails the test here."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    model = get_fhir_model_class(document["resourceType"])
+    resource = model.model_validate(document)
+    if document["resourceType"] == "Bundle":
+        for entry in document.get("entry", []):
+            fhir_validated(entry["resource"])
+    return resource

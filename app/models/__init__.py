@@ -1,5 +1,6 @@
 """All models, importable from one place; importing this registers every table."""
 
+from app.models.api import ApiAssertion, ApiCall, ApiClient
 from app.models.appointments import (
     Appointment,
     AppointmentSeries,
@@ -52,6 +53,9 @@ from app.models.threads import (
 __all__ = [
     "APPOINTMENTS_AND_PROVIDERS",
     "AdminChange",
+    "ApiAssertion",
+    "ApiCall",
+    "ApiClient",
     "AddressProtection",
     "Appointment",
     "AppointmentSeries",

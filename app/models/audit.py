@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.models.base import Base, IdMixin, str_enum
 
 if TYPE_CHECKING:
+    from app.models.api import ApiClient
     from app.models.people import Person
     from app.models.services import Unit
     from app.models.staff import StaffAccount
@@ -41,6 +42,7 @@ class UsageAction(enum.StrEnum):
     FULLMAKT_APPROVED = "fullmakt_approved"  # assigned, approved: in force from now
     FULLMAKT_REJECTED = "fullmakt_rejected"  # assigned, rejected: never in force
     FULLMAKT_CHANGED = "fullmakt_changed"  # ordinary, changed: a new one replaces it
+    RECORD_SYSTEM_READ = "record_system_read"  # an API client read the person's data
 
 
 class UsageLogEntry(IdMixin, Base):
@@ -54,6 +56,8 @@ class UsageLogEntry(IdMixin, Base):
     actor_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
     actor_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
     actor_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    # Or a record system, through the API.
+    actor_api_client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_client.id"))
     object_type: Mapped[str | None] = mapped_column(sa.String(40))
     object_id: Mapped[int | None]
     detail: Mapped[str | None] = mapped_column(sa.String(500))
@@ -66,6 +70,7 @@ class UsageLogEntry(IdMixin, Base):
     )
     actor_staff: Mapped[StaffAccount | None] = relationship(lazy="raise_on_sql")
     actor_unit: Mapped[Unit | None] = relationship(lazy="raise_on_sql")
+    actor_api_client: Mapped[ApiClient | None] = relationship(lazy="raise_on_sql")
 
 
 class AppendOnlyError(RuntimeError):

@@ -39,7 +39,9 @@ from app.models import (
 )
 
 if TYPE_CHECKING:
+    from app.models import ApiClient
     from app.security.actor import Actor
+    from app.security.api_auth import ApiPrincipal
 
 log = logging.getLogger("hjemmedialog.access")
 
@@ -490,6 +492,38 @@ def require_notice_follow_up(
 
 
 # --- loading and logging ---------------------------------------------------------
+
+
+# --- the record-system API: clients of a municipality (docs/api.md) ------------------------
+
+
+def require_api_client_administration(actor: Actor, client: ApiClient) -> None:
+    """The administrator of the client's municipality registers, revokes and follows it up."""
+    require_municipal_admin(actor)
+    if client.municipality_id != actor.staff.municipality_id:
+        _deny(actor, "api client of another municipality", client_id=client.id, hide=True)
+
+
+def require_api_permission(principal: ApiPrincipal, resource: str, permission: str) -> None:
+    """The client's token carries the scope (`system/<resource>.<permission>`)."""
+    if permission not in principal.scopes.get(resource, frozenset()):
+        _api_deny(principal, f"scope system/{resource}.{permission} is needed")
+
+
+def api_reaches_person(
+    principal: ApiPrincipal, registrations: Iterable[ServiceRecipient], today: date
+) -> bool:
+    """A client reaches a person who receives a service of its municipality now
+    (registrations with their units loaded)."""
+    return any(
+        reg.is_current(today) and reg.unit.municipality_id == principal.municipality_id
+        for reg in registrations
+    )
+
+
+def _api_deny(principal: ApiPrincipal, reason: str, *, hide: bool = False) -> None:
+    log.warning("api access denied: %s client=%s", reason, principal.client.client_id)
+    raise AccessDenied(reason, hide_existence=hide)
 
 
 def load_representations(

@@ -42,6 +42,7 @@ def _same(a: UsageLogEntry, b: UsageLogEntry) -> bool:
         a.actor_person_id,
         a.actor_staff_id,
         a.actor_unit_id,
+        a.actor_api_client_id,
         a.object_type,
         a.object_id,
         a.detail,
@@ -50,6 +51,7 @@ def _same(a: UsageLogEntry, b: UsageLogEntry) -> bool:
         b.actor_person_id,
         b.actor_staff_id,
         b.actor_unit_id,
+        b.actor_api_client_id,
         b.object_type,
         b.object_id,
         b.detail,
@@ -83,6 +85,7 @@ def usage_log(
             joinedload(UsageLogEntry.actor_person),
             joinedload(UsageLogEntry.actor_staff),
             joinedload(UsageLogEntry.actor_unit),
+            joinedload(UsageLogEntry.actor_api_client),
         )
         .order_by(UsageLogEntry.at.desc(), UsageLogEntry.id.desc())
         .limit(LOG_FETCH + 1)

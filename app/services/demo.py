@@ -6,6 +6,7 @@ same validation as any other register import.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -18,6 +19,7 @@ from app.clock import OSLO, local_to_utc
 from app.models import (
     APPOINTMENTS_AND_PROVIDERS,
     AddressProtection,
+    ApiClient,
     Appointment,
     AppointmentSeries,
     AppointmentSource,
@@ -191,6 +193,43 @@ def fullmakt_areas_ensure(session: Session) -> dict[str, FullmaktArea]:
             session.add(existing[code])
     session.flush()
     return existing
+
+
+# The demo's API clients: client_id, name, provider, scopes and the public half of a key pair
+# whose private half is in docs/api-demo/ (for development only: anyone can read it).
+DEMO_API_CLIENTS = (
+    (
+        "andeby-epj-demo",
+        "Andeby EPJ (demo)",
+        None,
+        "system/Appointment.crus system/Communication.crus system/Patient.rs "
+        "system/Subscription.cruds",
+        {
+            "kty": "EC",
+            "crv": "P-256",
+            "alg": "ES256",
+            "use": "sig",
+            "kid": "Jln_QV2sEhgmTZhCp4UVxerijHGbpwRKQpTEQxEsjAE",
+            "x": "PG8xYvmkEQO-oUYD_e5RPAQSa_zUEECw_plJ55R7Kh4",
+            "y": "VgA9qlocAgHfSFCI8fZQZ69pAG3PpOWZN76u9uvclzc",
+        },
+    ),
+    (
+        "andeby-legekontor-demo",
+        "Andeby legekontor (demo)",
+        "Andeby legekontor (fastlege)",
+        "system/Appointment.crus",
+        {
+            "kty": "EC",
+            "crv": "P-256",
+            "alg": "ES256",
+            "use": "sig",
+            "kid": "g_wx6ffG6tBkpSREfYZHogQqM3DxBDJ1Abr9fJzgQdc",
+            "x": "1kil1aL5mcXsYQSNN3E-6ElgDuxqIuBJrjfpIAE9w-g",
+            "y": "7WNTAGmBaPvtD-Ufox09FfDnOu7dd8N-FzT8DWx-dQ0",
+        },
+    ),
+)
 
 
 def database_is_empty(session: Session) -> bool:
@@ -699,6 +738,20 @@ def demo_load(
         ),
     ):
         usage_log_add(session, subject_person_id=kari.id, action=action, at=at, **actor)
+
+    # --- the record-system API (docs/api.md): development-only keys, in docs/api-demo/ ---------
+    for client_id, name, provider, scopes, public_key in DEMO_API_CLIENTS:
+        session.add(
+            ApiClient(
+                client_id=client_id,
+                name=name,
+                municipality_id=andeby.id,
+                provider_name=provider,
+                jwks=json.dumps({"keys": [public_key]}),
+                scopes=scopes,
+                created_at=now,
+            )
+        )
     return {
         "municipalities": 2,
         "people": len(people),

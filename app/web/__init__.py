@@ -23,11 +23,13 @@ from app.extensions import db
 from app.health import readiness_problems
 from app.security.access import AccessDenied
 from app.web import compression, edge, filters, headers
+from app.web.api import routes as api
 from app.web.htmx import render, wants_fragment
 
 
 def init_app(app: Flask) -> None:
     from app.web.admin.routes import bp as admin_bp
+    from app.web.api.routes import bp as api_bp
     from app.web.auth.routes import bp as auth_bp
     from app.web.auth.routes import password_change_gate
     from app.web.citizen.routes import bp as citizen_bp
@@ -42,6 +44,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(api_bp)
     if app.config["DEV_IDP_ENABLED"]:
         from app.web.dev_idp.routes import bp as dev_idp_bp
 
@@ -162,6 +165,8 @@ def _template_globals() -> dict[str, object]:
 
 
 def _access_denied(error: AccessDenied) -> Response:
+    if api.is_api_request():
+        return api.access_denied(error)
     db.session.rollback()
     if error.hide_existence:
         return render("errors/404.html", status=404)
@@ -218,6 +223,8 @@ def _untrusted_host(error: SecurityError) -> Response:
 def _http_error(error: HTTPException) -> Response:
     if error.code is None or error.code < 400:
         return error  # type: ignore[return-value]
+    if api.is_api_request():
+        return api.http_error(error)
     db.session.rollback()
     if error.code in PROBLEMS:
         return _problem(error.code, getattr(error, "message", None) or PROBLEMS[error.code])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -30,6 +32,8 @@ EVENTS = {
     "one_time_password": _l("%(object)s: given a one-time password"),
     "passkey": _l("%(object)s: passkey %(before)s revoked"),
     "receipt": _l("%(object)s: registered as recipient, %(after)s"),
+    "api_client": _l("%(object)s: registered as API client with client ID %(after)s"),
+    "api_client_revoked": _l("%(object)s: API access revoked"),
 }
 
 REFUSALS = {
@@ -175,3 +179,44 @@ def line_problems(codes: list[str]) -> str:
 
 def file_problem(code: str) -> str:
     return str(FILE_PROBLEMS[code]) % COLUMNS
+
+
+API_CLIENT_REFUSALS = {
+    "name": _l("Give the name of the system."),
+    "provider": _l("The provider's name is too long."),
+    "keys": _l(
+        "The public key could not be read. Paste a JSON Web Key or Key Set with public RSA or "
+        "EC keys, without the private parts."
+    ),
+    "scopes": _l("Choose at least one kind of access."),
+}
+# The form field each refusal belongs to.
+API_CLIENT_REFUSAL_FIELDS = {
+    "name": "name",
+    "provider": "provider",
+    "keys": "jwks",
+    "scopes": "scopes",
+}
+
+
+# The kinds of access an API client can be given (docs/api.md), as SMART system scopes.
+API_ACCESS = (
+    ("system/Patient.rs", _l("Find and read service recipients (Patient)")),
+    ("system/Appointment.crus", _l("Publish and change visits (Appointment)")),
+    ("system/Communication.crus", _l("Read and journal messages, and reply (Communication)")),
+    ("system/Subscription.cruds", _l("Receive events (Subscription)")),
+)
+
+
+def api_client_access(scopes: str) -> list[str]:
+    """What a client may do, in the administrator's words (from its registered scopes)."""
+    granted = set(scopes.split())
+    return [str(label) for scope, label in API_ACCESS if scope in granted]
+
+
+def api_client_key_ids(jwks: str) -> list[str]:
+    """The ids of a client's registered keys (as the system names them in its assertions)."""
+    try:
+        return [str(key.get("kid", "?")) for key in json.loads(jwks).get("keys", [])]
+    except (ValueError, AttributeError):
+        return []

@@ -125,6 +125,14 @@ STAFF_LISTS = {
 }
 
 
+# What a record system read through the API (object_type: the FHIR resource type).
+RECORD_SYSTEM_READS = {
+    "Patient": _l("your information"),
+    "Appointment": _l("your appointments"),
+    "Communication": _l("your messages"),
+}
+
+
 def usage_text(entry: UsageLogEntry) -> str:
     """One line of Logg over bruk in plain words, in the reader's language."""
     staff = entry.actor_staff.full_name if entry.actor_staff else None
@@ -164,6 +172,10 @@ def usage_text(entry: UsageLogEntry) -> str:
         return _(
             "%(name)s, %(unit)s, opened %(what)s", name=staff or "?", unit=unit or "?", what=what
         )
+    if action is UsageAction.RECORD_SYSTEM_READ:
+        system = entry.actor_api_client.name if entry.actor_api_client else "?"
+        what = RECORD_SYSTEM_READS.get(entry.object_type or "", _("your information"))
+        return _("The record system %(system)s read %(what)s", system=system, what=what)
     if action is UsageAction.MESSAGE_SENT:
         return _("%(name)s sent a message on your behalf", name=who)
     if action is UsageAction.THREAD_READ:

@@ -347,3 +347,34 @@ def test_karis_usage_log_holds_olas_work_and_the_staff_read(db, demo):
     assert (UsageAction.MESSAGE_SENT, ola, False) in actions
     assert (UsageAction.ACTING_STARTED, ola, False) in actions
     assert (UsageAction.STAFF_VIEWED_THREAD, None, True) in actions
+
+
+def test_the_demo_record_system_reads_kari_with_its_documented_key(client, demo, db):
+    """README: the demo's record-system client and its development key (docs/api-demo/)."""
+    from app.config import PROJECT_ROOT
+    from scripts.api_token import token_request
+    from tests.support import API_TOKEN_URL, fhir_validated
+
+    kari = demo["people"]["kari"]
+    form = token_request(
+        str(PROJECT_ROOT / "docs/api-demo/andeby-epj.private.jwk.json"),
+        "andeby-epj-demo",
+        API_TOKEN_URL,
+        "system/Patient.rs",
+    )
+    token = client.post("/oauth/token", data=form).get_json()["access_token"]
+    bundle = client.get(
+        "/fhir/R4/Patient",
+        query_string={"identifier": kari.fodselsnummer},
+        headers={"Authorization": f"Bearer {token}"},
+    ).get_json()
+    assert fhir_validated(bundle).total == 1
+    assert bundle["entry"][0]["resource"]["name"][0]["text"] == "Kari Nordmann"
+    gp_form = token_request(
+        str(PROJECT_ROOT / "docs/api-demo/andeby-legekontor.private.jwk.json"),
+        "andeby-legekontor-demo",
+        API_TOKEN_URL,
+        None,
+    )
+    answer = client.post("/oauth/token", data=gp_form).get_json()
+    assert answer["scope"] == "system/Appointment.crus"

@@ -8,6 +8,7 @@ resident's name: nobody reads another person's data.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -34,7 +35,7 @@ from app.models import (
 from app.services import appointments as appointment_service
 from app.services import messaging
 from tests import factories
-from tests.support import LoginHelper, actor_for, csrf_token
+from tests.support import LoginHelper, RecordSystem, actor_for, csrf_token
 
 ROLES = (
     "anonymous",
@@ -145,6 +146,9 @@ UNIT_ACTION = table(
 
 Request = Callable[[Scene], tuple[str, dict[str, object] | None]]
 
+# The public key of an API client registered in the scene and through the form.
+SCENE_API_KEYS = json.dumps(RecordSystem().public_jwks)
+
 
 def get(path: str) -> Request:
     return lambda scene: (path.format(**scene.ids), None)
@@ -161,6 +165,17 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
     ("static", "GET"): (get("/static/css/app.css"), everyone(200)),
     ("healthz", "GET"): (get("/healthz"), everyone(200)),
     ("readyz", "GET"): (get("/readyz"), everyone(200)),
+    # The record-system API: a browser session is no log-in there (tests/web/test_api.py
+    # tries it with its own client roles, API_ROUTES below).
+    ("api.token", "POST"): (post("/oauth/token"), everyone(400)),
+    ("api.jwks", "GET"): (get("/oauth/jwks"), everyone(200)),
+    ("api.metadata", "GET"): (get("/fhir/R4/metadata"), everyone(200)),
+    ("api.smart_configuration", "GET"): (
+        get("/fhir/R4/.well-known/smart-configuration"),
+        everyone(200),
+    ),
+    ("api.patient_read", "GET"): (get("/fhir/R4/Patient/{resident}"), everyone(401)),
+    ("api.patient_search", "GET"): (get("/fhir/R4/Patient?_id={resident}"), everyone(401)),
     ("auth.front", "GET"): (
         get("/"),
         table(anonymous=200, residents=302, staff=302),
@@ -624,6 +639,36 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         get("/admin/staff?q=a"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
     ),
+    ("admin.api_clients", "GET"): (
+        get("/admin/api-clients"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.api_client_new", "GET"): (
+        get("/admin/api-clients/new"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.api_client_new", "POST"): (
+        # A list: the key's JSON is not a template for the scene's ids.
+        post(
+            "/admin/api-clients/new",
+            name="Testby EPJ",
+            jwks=[SCENE_API_KEYS],
+            scopes="system/Patient.rs",
+        ),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
+    ("admin.api_client", "GET"): (
+        get("/admin/api-clients/{api_client}"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.api_client_revoke", "GET"): (
+        get("/admin/api-clients/{api_client}/revoke"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
+    ),
+    ("admin.api_client_revoke", "POST"): (
+        post("/admin/api-clients/{api_client}/revoke"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
     ("admin.staff_create", "GET"): (
         get("/admin/staff/new"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
@@ -827,6 +872,7 @@ def build_scene(db: Session, world: factories.World) -> Scene:
     )
     db.add(passkey)
     db.flush()
+    api_client = factories.api_client(db, world.municipality, json.loads(SCENE_API_KEYS))
     return Scene(
         world,
         {
@@ -849,6 +895,7 @@ def build_scene(db: Session, world: factories.World) -> Scene:
             "proxy_fnr": world.proxy.fodselsnummer,
             "failed_notice": failed_notice.id,
             "passkey": passkey.id,
+            "api_client": api_client.id,
             "receipt": db.scalars(
                 sa.select(ServiceRecipient.id).where(
                     ServiceRecipient.person_id == world.resident.id
@@ -938,3 +985,134 @@ def test_route_by_role(
     if role not in SEES_RESIDENT and route not in NAMES_BY_DESIGN:
         assert RESIDENT_NAME not in body
         assert "Hei fra Rita" not in body
+
+
+# --- the record-system API, by client role -------------------------------------------------
+
+API_ROLES = (
+    "no_token",
+    "record_system",  # a client of the resident's municipality with every scope
+    "without_scope",  # the same municipality, registered for appointments only
+    "other_municipality",
+    "provider",  # a GP office's client: publishes its appointments, reads no one
+    "revoked",
+)
+# Who may read the resident through the API.
+API_SEES_RESIDENT = {"record_system"}
+
+
+def api_table(**by_role: int) -> dict[str, int]:
+    missing = set(API_ROLES) - set(by_role)
+    assert not missing, f"table row lacks roles {missing}"
+    return by_role
+
+
+API_EVERYONE_200 = api_table(
+    no_token=200,
+    record_system=200,
+    without_scope=200,
+    other_municipality=200,
+    provider=200,
+    revoked=200,
+)
+API_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
+    ("api.token", "POST"): (
+        "/oauth/token",
+        api_table(
+            no_token=400,
+            record_system=200,
+            without_scope=200,
+            other_municipality=200,
+            provider=200,
+            revoked=401,
+        ),
+    ),
+    ("api.jwks", "GET"): ("/oauth/jwks", API_EVERYONE_200),
+    ("api.metadata", "GET"): ("/fhir/R4/metadata", API_EVERYONE_200),
+    ("api.smart_configuration", "GET"): (
+        "/fhir/R4/.well-known/smart-configuration",
+        API_EVERYONE_200,
+    ),
+    ("api.patient_read", "GET"): (
+        "/fhir/R4/Patient/{resident}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=403,
+            other_municipality=404,
+            provider=403,
+            revoked=401,
+        ),
+    ),
+    ("api.patient_search", "GET"): (
+        "/fhir/R4/Patient?_id={resident}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=403,
+            other_municipality=200,  # an empty Bundle
+            provider=403,
+            revoked=401,
+        ),
+    ),
+}
+
+
+def test_every_api_route_is_in_the_api_table(app: Flask):
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes == API_ROUTES.keys()
+
+
+def _api_client(db: Session, world: factories.World, role: str):
+    if role == "no_token":
+        return None
+    system = RecordSystem()
+    municipality = world.other_municipality if role == "other_municipality" else world.municipality
+    scopes = {
+        "without_scope": "system/Appointment.crus",
+        "provider": "system/Appointment.crus",
+    }.get(role, factories.ALL_API_SCOPES)
+    row = factories.api_client(
+        db,
+        municipality,
+        system.public_jwks,
+        scopes=scopes,
+        provider="Testby legekontor" if role == "provider" else None,
+    )
+    system.client_id = row.client_id
+    system.row = row
+    return system
+
+
+@pytest.mark.parametrize("role", API_ROLES)
+@pytest.mark.parametrize("route", sorted(API_ROUTES), ids=lambda r: f"{r[0]}-{r[1]}")
+def test_api_route_by_client_role(
+    route: tuple[str, str], role: str, client: FlaskClient, db: Session, world: factories.World
+):
+    from tests.support import API_TOKEN_URL
+
+    path_template, expected = API_ROUTES[route]
+    path = path_template.format(resident=world.resident.id)
+    system = _api_client(db, world, role)
+    headers = {}
+    if system is not None and route != ("api.token", "POST"):
+        headers["Authorization"] = f"Bearer {system.token(client)}"
+    if role == "revoked":
+        system.row.revoked_at = utcnow()
+        db.flush()
+    if route[1] == "GET":
+        response = client.get(path, headers=headers)
+    else:
+        form = system.token_form(API_TOKEN_URL) if system is not None else {}
+        response = client.post(path, data=form, headers=headers)
+    assert response.status_code == expected[role], (
+        f"{role} {route[1]} {path}: {response.status_code}, expected {expected[role]}"
+    )
+    assert response.mimetype in ("application/json", "application/fhir+json")
+    if role not in API_SEES_RESIDENT:
+        assert "Rita" not in response.get_data(as_text=True)

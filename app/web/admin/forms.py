@@ -6,6 +6,7 @@ from wtforms import (
     BooleanField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -14,9 +15,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from app.services.administration import REPLY_DEADLINE_MAX, REPLY_DEADLINE_MIN, SENDER_NAME_MAX
+from app.services.api_clients import NAME_MAX as API_NAME_MAX
 from app.services.fullmakt import ASSESSMENT_MAX, DOCUMENT_MAX
 from app.services.recipients import NAME_MAX as PERSON_NAME_MAX
 from app.services.staff import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
+from app.web.admin_text import API_ACCESS
 from app.web.forms import INVALID_CHOICE, DateField, Form, choice_id
 
 
@@ -260,3 +263,41 @@ class RecipientEndForm(Form):
 
 class RecipientImportForm(Form):
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file."))])
+
+
+JWKS_MAX = 20_000
+
+
+class ApiClientForm(Form):
+    """A record system (or another provider's system) and the public half of its key."""
+
+    name = StringField(
+        _l("Name of the system"),
+        validators=[
+            DataRequired(_l("Give the name of the system.")),
+            Length(max=API_NAME_MAX, message=_l("The name is too long.")),
+        ],
+        render_kw={"maxlength": API_NAME_MAX, "autocomplete": "off"},
+    )
+    provider = StringField(
+        _l("Provider (optional)"),
+        validators=[
+            Optional(),
+            Length(max=API_NAME_MAX, message=_l("The provider's name is too long.")),
+        ],
+        render_kw={"maxlength": API_NAME_MAX, "autocomplete": "off"},
+    )
+    jwks = TextAreaField(
+        _l("Public key"),
+        validators=[
+            DataRequired(_l("Paste the system's public key.")),
+            Length(max=JWKS_MAX, message=_l("The key is too long.")),
+        ],
+        render_kw={"rows": 8, "spellcheck": "false", "autocapitalize": "none"},
+    )
+    scopes = SelectMultipleField(
+        _l("Access"),
+        choices=[SelectChoice(scope, label) for scope, label in API_ACCESS],
+        validate_choice=True,
+        validators=[DataRequired(_l("Choose at least one kind of access."))],
+    )

@@ -10,8 +10,9 @@ from wtforms import SelectChoice
 
 from app.clock import oslo_today, utcnow
 from app.extensions import db, login_manager
-from app.models import Municipality, StaffAccount, StaffRoleKind, Unit
+from app.models import ApiClient, Municipality, StaffAccount, StaffRoleKind, Unit
 from app.security import access
+from app.selectors import api as api_reads
 from app.selectors import audit as audit_reads
 from app.selectors import fullmakt as fullmakt_reads
 from app.selectors import notices as notice_reads
@@ -19,6 +20,7 @@ from app.selectors import recipients as recipient_reads
 from app.selectors import staff as staff_reads
 from app.selectors.staff import municipality_with_services
 from app.services import administration
+from app.services import api_clients as api_client_service
 from app.services import fullmakt as fullmakt_service
 from app.services import notices as notice_service
 from app.services import recipients as recipient_service
@@ -27,6 +29,7 @@ from app.services.administration import AdminRefused
 from app.services.audit import staff_viewed_in_list, staff_viewed_pending_fullmakter
 from app.services.fullmakt import FullmaktRefused
 from app.web.admin.forms import (
+    ApiClientForm,
     AssignedFullmaktForm,
     OneTimePasswordForm,
     RecipientEndForm,
@@ -41,9 +44,13 @@ from app.web.admin.forms import (
     UnitForm,
 )
 from app.web.admin_text import (
+    API_CLIENT_REFUSAL_FIELDS,
+    API_CLIENT_REFUSALS,
     RECIPIENT_REFUSAL_FIELDS,
     STAFF_REFUSAL_FIELDS,
     admin_refusal,
+    api_client_access,
+    api_client_key_ids,
     change_text,
     file_problem,
     line_problems,
@@ -712,3 +719,80 @@ def recipients_import() -> Response:
         problem=problem,
         line_problems=line_problems,
     )
+
+
+# --- the record-system API's clients (docs/api.md) --------------------------------------------
+
+
+def _api_client_or_404(client_pk: int) -> ApiClient:
+    client = api_reads.client_by_id(db.session, client_pk)
+    if client is None:
+        abort(404)
+    access.require_api_client_administration(current_user, client)
+    return client
+
+
+@bp.get("/api-clients")
+def api_clients() -> Response:
+    """The systems that may use the API for the municipality, in use first."""
+    clients = api_reads.municipality_clients(db.session, current_user.staff.municipality_id)
+    return render("admin/api_clients.html", clients=clients)
+
+
+@bp.route("/api-clients/new", methods=["GET", "POST"])
+def api_client_new() -> Response:
+    """Register a system: its name, the provider it speaks for, its public key, its access."""
+    form = ApiClientForm()
+    if form.validate_on_submit():
+        try:
+            client = api_client_service.register_client(
+                db.session,
+                current_user,
+                name=form.name.data,
+                provider_name=form.provider.data,
+                jwks=form.jwks.data,
+                scopes=" ".join(form.scopes.data),
+                now=utcnow(),
+            )
+        except api_client_service.ClientRefused as refused:
+            field_name = API_CLIENT_REFUSAL_FIELDS.get(refused.code, "name")
+            form[field_name].errors = [str(API_CLIENT_REFUSALS[refused.code])]
+        else:
+            flash(
+                _(
+                    "%(name)s is registered. Give the system its client ID: %(client_id)s",
+                    name=client.name,
+                    client_id=client.client_id,
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.api_client", client_pk=client.id), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render("admin/api_client_new.html", status=status, form=form)
+
+
+@bp.get("/api-clients/<id:client_pk>")
+def api_client(client_pk: int) -> Response:
+    """A client: what it may do, its keys, and its recent calls (refused ones too)."""
+    client = _api_client_or_404(client_pk)
+    return render(
+        "admin/api_client.html",
+        client=client,
+        access=api_client_access(client.scopes),
+        key_ids=api_client_key_ids(client.jwks),
+        calls=api_reads.recent_calls(db.session, client.id),
+    )
+
+
+@bp.route("/api-clients/<id:client_pk>/revoke", methods=["GET", "POST"])
+def api_client_revoke(client_pk: int) -> Response:
+    """Trekk tilbake: asks first; the client's tokens stop working at once."""
+    client = _api_client_or_404(client_pk)
+    form = SimpleForm()
+    if form.validate_on_submit():
+        api_client_service.revoke_client(db.session, current_user, client, utcnow())
+        flash(_("%(name)s no longer has access.", name=client.name), "success")
+        return redirect(url_for("admin.api_client", client_pk=client.id), code=303)
+    if form.is_submitted():
+        abort(400)
+    return render("admin/api_client_revoke.html", client=client, form=form)
