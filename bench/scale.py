@@ -519,6 +519,14 @@ def _appointments(
                 cancellation = by_resident.get((p, d))
                 cancelled = cancellation is not None or (i + d) % 40 == 0
                 done = start < now and not cancelled
+                created = now - timedelta(days=DAYS_BACK + 10)
+                changed = (
+                    start - timedelta(days=2)
+                    if cancelled
+                    else start + timedelta(minutes=20)
+                    if done
+                    else created
+                )
                 yield {
                     "id": appointment_id,
                     "person_id": p,
@@ -537,8 +545,10 @@ def _appointments(
                     "cancelled_by_staff_id": nurse if cancelled and not cancellation else None,
                     "cancelled_by_person_id": p if cancellation else None,
                     "cancellation_id": cancellation,
-                    "created_at": now - timedelta(days=DAYS_BACK + 10),
+                    "created_at": created,
                     "cancel_reason_shared": False,
+                    "version": 1,
+                    "updated_at": changed,
                 }
                 appointment_id += 1
 

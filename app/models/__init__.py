@@ -3,6 +3,7 @@
 from app.models.api import ApiAssertion, ApiCall, ApiClient
 from app.models.appointments import (
     Appointment,
+    AppointmentIdentifier,
     AppointmentSeries,
     AppointmentSource,
     AppointmentStatus,
@@ -58,6 +59,7 @@ __all__ = [
     "ApiClient",
     "AddressProtection",
     "Appointment",
+    "AppointmentIdentifier",
     "AppointmentSeries",
     "AppointmentSource",
     "AppointmentStatus",

@@ -7,11 +7,14 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
+from app.clock import utcnow
 from app.models.base import Base, IdMixin, str_enum
 
 if TYPE_CHECKING:
+    from app.models.api import ApiClient
     from app.models.people import Person
     from app.models.services import Service, Unit
     from app.models.staff import StaffAccount
@@ -89,6 +92,13 @@ class Appointment(IdMixin, Base):
     # The service chose to show its reason to the resident (reasons can hold internal notes).
     cancel_reason_shared: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
+    # Every change counts up the version and sets updated_at (the record system's API reads
+    # both: ETag and If-Match, and _lastUpdated). ORM changes get them from the listener
+    # below; an UPDATE statement sets them itself (`touched`).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    updated_at: Mapped[datetime]
+    # The API client that published it (a record system, or another provider's system).
+    published_by_api_client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_client.id"))
 
     __table_args__ = (
         sa.CheckConstraint("window_end >= window_start", name="window_order"),
@@ -112,9 +122,15 @@ class Appointment(IdMixin, Base):
         sa.Index("ix_appointment_unit_start", "unit_id", "window_start"),
         # Oversikt: completed visits per day, and the visits a cancellation covered.
         sa.Index("ix_appointment_unit_completed", "unit_id", "completed_at"),
+        # The record system's API: what changed since a moment (the newest changes are few).
+        # Not led by unit_id: SQLite would take it for the unit's other ranges (Oversikt).
+        sa.Index("ix_appointment_updated", "updated_at", "id"),
+        # With the unit: Oversikt counts, per cancellation, the visits of the leader's units
+        # it covered, and an index that matches both terms is the one SQLite takes.
         sa.Index(
             "ix_appointment_cancellation",
             "cancellation_id",
+            "unit_id",
             sqlite_where=sa.text("cancellation_id IS NOT NULL"),
             postgresql_where=sa.text("cancellation_id IS NOT NULL"),
         ),
@@ -133,6 +149,44 @@ class Appointment(IdMixin, Base):
     cancellation: Mapped[Cancellation | None] = relationship(
         back_populates="appointments", lazy="raise_on_sql"
     )
+    published_by: Mapped[ApiClient | None] = relationship(lazy="raise_on_sql")
+
+
+def touched(now: datetime) -> dict[str, object]:
+    """The values an UPDATE statement of appointments sets besides its own."""
+    return {"updated_at": now, "version": Appointment.version + 1}
+
+
+@event.listens_for(Appointment, "before_insert")
+def _first_version(mapper: object, connection: object, target: Appointment) -> None:
+    if target.updated_at is None:
+        target.updated_at = target.created_at
+    target.version = target.version or 1
+
+
+@event.listens_for(Appointment, "before_update")
+def _next_version(mapper: object, connection: object, target: Appointment) -> None:
+    if object_session(target) is not None and object_session(target).is_modified(
+        target, include_collections=False
+    ):
+        target.version = (target.version or 0) + 1
+        target.updated_at = utcnow()
+
+
+class AppointmentIdentifier(IdMixin, Base):
+    """The record system's own identifier of a visit (FHIR Appointment.identifier): a
+    create or update sent again with it finds the same visit."""
+
+    __tablename__ = "appointment_identifier"
+
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), unique=True)
+    municipality_id: Mapped[int] = mapped_column(sa.ForeignKey("municipality.id"))
+    system: Mapped[str] = mapped_column(sa.String(200))
+    value: Mapped[str] = mapped_column(sa.String(200))
+
+    __table_args__ = (sa.UniqueConstraint("municipality_id", "system", "value"),)
+
+    appointment: Mapped[Appointment] = relationship(lazy="raise_on_sql")
 
 
 class CancellationKind(enum.StrEnum):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.models.base import Base, IdMixin, str_enum
 
 if TYPE_CHECKING:
+    from app.models.api import ApiClient
     from app.models.people import Person
     from app.models.services import Municipality, Service, Unit
     from app.models.staff import StaffAccount
@@ -94,6 +95,9 @@ class Message(IdMixin, Base):
     read_by_staff_at: Mapped[datetime | None]
     journaled_at: Mapped[datetime | None]
     journaled_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id"))
+    # Or journaled by the record system, through the API, under its own reference.
+    journaled_by_api_client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_client.id"))
+    journal_reference: Mapped[str | None] = mapped_column(sa.String(200))
     # One message per submitted form, even when it is sent twice. A key belongs to its
     # author: another person's message with the same key is a different message.
     submission_key: Mapped[str | None] = mapped_column(sa.String(64))
@@ -124,6 +128,7 @@ class Message(IdMixin, Base):
         foreign_keys=[author_staff_id], lazy="raise_on_sql"
     )
     author_unit: Mapped[Unit | None] = relationship(lazy="raise_on_sql")
+    journaled_by_api_client: Mapped[ApiClient | None] = relationship(lazy="raise_on_sql")
 
 
 class ThreadEventKind(enum.StrEnum):

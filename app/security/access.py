@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 from app.clock import oslo_today
 from app.models import (
     APPOINTMENTS_AND_PROVIDERS,
+    Appointment,
     AppointmentSeries,
+    AppointmentSource,
     Fullmakt,
     FullmaktKind,
     Person,
@@ -518,6 +520,60 @@ def api_reaches_person(
     return any(
         reg.is_current(today) and reg.unit.municipality_id == principal.municipality_id
         for reg in registrations
+    )
+
+
+@dataclass(frozen=True)
+class ApiAppointmentScope:
+    """The appointments a client reaches: a record system those of its municipality's units;
+    a provider's client those its provider published through a client of the municipality."""
+
+    municipality_id: int
+    provider_name: str | None
+
+
+def api_appointment_scope(principal: ApiPrincipal) -> ApiAppointmentScope:
+    return ApiAppointmentScope(principal.municipality_id, principal.provider_name)
+
+
+def api_reaches_appointment(
+    principal: ApiPrincipal,
+    appointment: Appointment,
+    *,
+    unit_municipality_id: int | None,
+    publisher: ApiClient | None,
+) -> bool:
+    """The same rule as `api_appointment_scope`, for one loaded appointment."""
+    if principal.provider_name is None:
+        return unit_municipality_id == principal.municipality_id
+    return (
+        appointment.source is AppointmentSource.EXTERNAL
+        and appointment.source_name == principal.provider_name
+        and publisher is not None
+        and publisher.municipality_id == principal.municipality_id
+        and publisher.provider_name == principal.provider_name
+    )
+
+
+def api_message_municipality(principal: ApiPrincipal) -> int | None:
+    """Whose messages a client reaches: a record system those of its municipality's threads;
+    a provider's client none."""
+    return principal.municipality_id if principal.provider_name is None else None
+
+
+def api_reaches_thread(principal: ApiPrincipal, thread: Thread) -> bool:
+    return api_message_municipality(principal) == thread.municipality_id
+
+
+def api_may_reply_as(principal: ApiPrincipal, thread: Thread, staff: StaffAccount | None) -> bool:
+    """A reply from the record system is written by an active employee of the thread's unit
+    (roles loaded)."""
+    return (
+        api_reaches_thread(principal, thread)
+        and staff is not None
+        and staff.active
+        and staff.municipality_id == principal.municipality_id
+        and thread.unit_id in {role.unit_id for role in staff.roles}
     )
 
 

@@ -134,6 +134,7 @@ def thread_messages(thread_id: int) -> sa.Select[tuple[Message]]:
             joinedload(Message.on_behalf_of),
             joinedload(Message.author_staff),
             joinedload(Message.author_unit),
+            joinedload(Message.journaled_by_api_client),
         )
         .order_by(Message.sent_at, Message.id)
     )

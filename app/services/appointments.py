@@ -31,6 +31,7 @@ from app.models import (
     UsageAction,
     VisitRegistration,
 )
+from app.models.appointments import touched
 from app.security import access
 from app.security.access import Scope
 from app.security.actor import Actor
@@ -548,6 +549,7 @@ def appointments_cancel(
             cancelled_at=now,
             cancelled_by_person_id=actor.person.id,
             cancellation_id=cancellation.id,
+            **touched(now),
         )
         .returning(Appointment.id, Appointment.unit_id)
         .execution_options(synchronize_session=False)
@@ -686,6 +688,7 @@ def visit_register(
             completed_at=completed_at,
             completed_by_staff_id=actor.staff.id,
             undo_until=undo_until,
+            **touched(now),
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -695,7 +698,7 @@ def visit_register(
             session,
             subject=appointment.person,
             event=NoticeEvent.VISIT_COMPLETED,
-            event_key=_visit_event_key(appointment.id),
+            event_key=visit_event_key(appointment.id),
             municipality_id=appointment.unit.municipality_id,
             now=now,
             due_at=undo_until,
@@ -707,7 +710,7 @@ def visit_register(
     return _registered(appointment, registration.outcome)
 
 
-def _visit_event_key(appointment_id: int) -> str:
+def visit_event_key(appointment_id: int) -> str:
     return f"visit:{appointment_id}"
 
 
@@ -756,6 +759,7 @@ def visit_undo(
             completed_at=None,
             completed_by_staff_id=None,
             undo_until=None,
+            **touched(now),
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -767,7 +771,7 @@ def visit_undo(
     # Not yet due, so not yet sent: the notices go, and the event can happen again later.
     session.execute(
         sa.delete(Notice).where(
-            Notice.event_key == _visit_event_key(appointment.id),
+            Notice.event_key == visit_event_key(appointment.id),
             Notice.event == NoticeEvent.VISIT_COMPLETED,
             Notice.sent_at.is_(None),
         )

@@ -315,7 +315,7 @@ def thread_opened_by_resident(session: Session, actor: Actor, *, thread: Thread,
 
 def _staff_message(
     session: Session,
-    actor: Actor,
+    staff_id: int,
     thread: Thread,
     *,
     body: str,
@@ -328,13 +328,13 @@ def _staff_message(
         thread_id=thread.id,
         kind=kind,
         body=_text(body, maximum=BODY_MAX, code="body"),
-        author_staff_id=actor.staff.id,
+        author_staff_id=staff_id,
         author_unit_id=thread.unit_id,
         sent_at=now,
         next_answer_at=next_answer_at,
         submission_key=submission_key,
     )
-    earlier = _insert(session, message, key=submission_key, staff_id=actor.staff.id)
+    earlier = _insert(session, message, key=submission_key, staff_id=staff_id)
     if earlier is not None:
         raise _AlreadySent(earlier)
     _auto_journal(session, message, thread.unit_id, now)
@@ -415,8 +415,42 @@ def thread_reply_staff(
 ) -> Message:
     """Svar, or with `next_answer_at` a midlertidig svar that says when the answer comes."""
     access.require_staff_thread(actor, thread)
-    key = _key(submission_key)
-    earlier = _earlier(session, key, staff_id=actor.staff.id)
+    return _reply(
+        session,
+        actor.staff.id,
+        thread,
+        body=body,
+        key=_key(submission_key),
+        now=now,
+        next_answer_at=next_answer_at,
+    )
+
+
+def thread_reply_from_record_system(
+    session: Session,
+    *,
+    staff: StaffAccount,
+    thread: Thread,
+    body: str,
+    key: str,
+    now: datetime,
+) -> Message:
+    """A reply a staff member wrote in the record system (docs/api.md, Communication): the
+    same as one written here, notice included. The API decided who may send it."""
+    return _reply(session, staff.id, thread, body=body, key=key, now=now, next_answer_at=None)
+
+
+def _reply(
+    session: Session,
+    staff_id: int,
+    thread: Thread,
+    *,
+    body: str,
+    key: str | None,
+    now: datetime,
+    next_answer_at: datetime | None,
+) -> Message:
+    earlier = _earlier(session, key, staff_id=staff_id)
     if earlier is not None:
         return earlier
     _open_thread(thread)
@@ -426,7 +460,7 @@ def thread_reply_staff(
     try:
         message = _staff_message(
             session,
-            actor,
+            staff_id,
             thread,
             body=body,
             kind=MessageKind.INTERIM if interim else MessageKind.ORDINARY,
@@ -444,7 +478,7 @@ def thread_reply_staff(
         thread.status = ThreadStatus.ANSWERED
         thread.reply_deadline = None
         kind = ThreadEventKind.REPLIED
-    _event(session, thread, kind, now, staff_id=actor.staff.id, message_id=message.id)
+    _event(session, thread, kind, now, staff_id=staff_id, message_id=message.id)
     session.flush()
     return message
 
@@ -543,7 +577,7 @@ def thread_pass_on(
     try:
         message = _staff_message(
             session,
-            actor,
+            actor.staff.id,
             thread,
             body=body,
             kind=MessageKind.ORDINARY,
@@ -601,6 +635,22 @@ def message_journal(session: Session, actor: Actor, *, message: Message, now: da
     session.flush()
 
 
+def message_journal_by_record_system(
+    session: Session, *, message: Message, client_pk: int, reference: str | None, now: datetime
+) -> bool:
+    """Journaled in the record system (docs/api.md): staff see "Journalført i <system>".
+    Done once; False when the message was journaled before. The API decided who may."""
+    if message.journaled_at is not None:
+        return False
+    message.journaled_at = now
+    message.journaled_by_api_client_id = client_pk
+    message.journal_reference = reference
+    thread = session.get(Thread, message.thread_id)
+    _event(session, thread, ThreadEventKind.JOURNALED, now, message_id=message.id)
+    session.flush()
+    return True
+
+
 def staff_thread_start(
     session: Session,
     actor: Actor,
@@ -641,7 +691,7 @@ def staff_thread_start(
             session.add(thread)
             session.flush()
             message = _staff_message(
-                session, actor, thread, body=body, kind=kind, now=now, submission_key=key
+                session, actor.staff.id, thread, body=body, kind=kind, now=now, submission_key=key
             )
     except _AlreadySent as sent:
         return session.get(Thread, sent.message.thread_id)

@@ -175,6 +175,24 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         everyone(200),
     ),
     ("api.patient_read", "GET"): (get("/fhir/R4/Patient/{resident}"), everyone(401)),
+    ("api.appointment_read", "GET"): (get("/fhir/R4/Appointment/{appointment}"), everyone(401)),
+    ("api.communication_read", "GET"): (get("/fhir/R4/Communication/{message}"), everyone(401)),
+    ("api.communication_search", "GET"): (get("/fhir/R4/Communication"), everyone(401)),
+    ("api.communication_create", "POST"): (post("/fhir/R4/Communication"), everyone(401)),
+    ("api.communication_journal", "POST"): (
+        post("/fhir/R4/Communication/{message}/$journal"),
+        everyone(401),
+    ),
+    ("api.appointment_search", "GET"): (get("/fhir/R4/Appointment"), everyone(401)),
+    ("api.appointment_create", "POST"): (post("/fhir/R4/Appointment"), everyone(401)),
+    ("api.appointment_update", "PUT"): (
+        post("/fhir/R4/Appointment/{appointment}"),
+        everyone(401),
+    ),
+    ("api.appointment_conditional_update", "PUT"): (
+        post("/fhir/R4/Appointment?identifier=urn:epj|1"),
+        everyone(401),
+    ),
     ("api.patient_search", "GET"): (get("/fhir/R4/Patient?_id={resident}"), everyone(401)),
     ("auth.front", "GET"): (
         get("/"),
@@ -976,7 +994,7 @@ def test_route_by_role(
         body = dict(data or {})
         body.setdefault("csrf_token", csrf_token(client, "/auth/logged-out"))
         body.setdefault("submission_key", f"{route[0]}-{role}")
-        response = client.post(path, data=body)
+        response = client.open(path, method=route[1], data=body)
     body = response.get_data(as_text=True)
     response.close()
     assert response.status_code in expected[role], (
@@ -997,8 +1015,8 @@ API_ROLES = (
     "provider",  # a GP office's client: publishes its appointments, reads no one
     "revoked",
 )
-# Who may read the resident through the API.
-API_SEES_RESIDENT = {"record_system"}
+# Who may read the resident through the API (the second by its visits only).
+API_SEES_RESIDENT = {"record_system", "without_scope"}
 
 
 def api_table(**by_role: int) -> dict[str, int]:
@@ -1044,6 +1062,105 @@ API_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
             revoked=401,
         ),
     ),
+    ("api.appointment_read", "GET"): (
+        "/fhir/R4/Appointment/{appointment}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=200,
+            other_municipality=404,
+            provider=404,  # the municipality's visit, not the provider's
+            revoked=401,
+        ),
+    ),
+    ("api.appointment_search", "GET"): (
+        "/fhir/R4/Appointment?patient=Patient/{resident}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=200,
+            other_municipality=200,  # an empty Bundle
+            provider=200,  # an empty Bundle
+            revoked=401,
+        ),
+    ),
+    ("api.appointment_create", "POST"): (
+        "/fhir/R4/Appointment",
+        api_table(
+            no_token=401,
+            record_system=201,
+            without_scope=201,
+            other_municipality=422,  # the patient is not its municipality's
+            provider=201,  # the provider's own appointment for the resident
+            revoked=401,
+        ),
+    ),
+    ("api.appointment_update", "PUT"): (
+        "/fhir/R4/Appointment/{appointment}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=200,
+            other_municipality=404,
+            provider=404,
+            revoked=401,
+        ),
+    ),
+    ("api.appointment_conditional_update", "PUT"): (
+        "/fhir/R4/Appointment?identifier=urn:epj|{resident}",
+        api_table(
+            no_token=401,
+            record_system=201,
+            without_scope=201,
+            other_municipality=422,
+            provider=201,
+            revoked=401,
+        ),
+    ),
+    ("api.communication_read", "GET"): (
+        "/fhir/R4/Communication/{message}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=403,
+            other_municipality=404,
+            provider=403,
+            revoked=401,
+        ),
+    ),
+    ("api.communication_search", "GET"): (
+        "/fhir/R4/Communication?patient=Patient/{resident}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=403,
+            other_municipality=200,  # an empty Bundle
+            provider=403,
+            revoked=401,
+        ),
+    ),
+    ("api.communication_create", "POST"): (
+        "/fhir/R4/Communication",
+        api_table(
+            no_token=401,
+            record_system=201,
+            without_scope=403,
+            other_municipality=404,
+            provider=403,
+            revoked=401,
+        ),
+    ),
+    ("api.communication_journal", "POST"): (
+        "/fhir/R4/Communication/{message}/$journal",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=403,
+            other_municipality=404,
+            provider=403,
+            revoked=401,
+        ),
+    ),
     ("api.patient_search", "GET"): (
         "/fhir/R4/Patient?_id={resident}",
         api_table(
@@ -1066,6 +1183,40 @@ def test_every_api_route_is_in_the_api_table(app: Flask):
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert routes == API_ROUTES.keys()
+
+
+def _api_visit(world: factories.World, appointment: Appointment) -> dict:
+    """An Appointment for the resident, as a record system sends one."""
+    return {
+        "resourceType": "Appointment",
+        "status": "proposed",
+        "description": "Kveldsbesøk",
+        "requestedPeriod": [
+            {
+                "start": appointment.window_start.isoformat(),
+                "end": appointment.window_end.isoformat(),
+            }
+        ],
+        "participant": [
+            {"actor": {"reference": f"Patient/{world.resident.id}"}, "status": "accepted"}
+        ],
+    }
+
+
+def _api_reply(world: factories.World, message: Message) -> dict:
+    """A reply to the resident's message, as a record system sends one."""
+    return {
+        "resourceType": "Communication",
+        "status": "completed",
+        "inResponseTo": [{"reference": f"Communication/{message.id}"}],
+        "sender": {
+            "identifier": {
+                "system": "urn:hjemmedialog:staff-username",
+                "value": world.coordinator.username,
+            }
+        },
+        "payload": [{"contentString": "Svar fra journalsystemet"}],
+    }
 
 
 def _api_client(db: Session, world: factories.World, role: str):
@@ -1097,7 +1248,20 @@ def test_api_route_by_client_role(
     from tests.support import API_TOKEN_URL
 
     path_template, expected = API_ROUTES[route]
-    path = path_template.format(resident=world.resident.id)
+    (appointment, *_) = _appointments(db, world)
+    thread = messaging.thread_start(
+        db,
+        actor_for(db, world.resident),
+        service_id=world.nursing.id,
+        subject="Spørsmål fra Rita",
+        body="Hei fra Rita",
+        submission_key=None,
+        now=utcnow(),
+    )
+    message = db.scalars(sa.select(Message).where(Message.thread_id == thread.id)).one()
+    path = path_template.format(
+        resident=world.resident.id, appointment=appointment.id, message=message.id
+    )
     system = _api_client(db, world, role)
     headers = {}
     if system is not None and route != ("api.token", "POST"):
@@ -1105,11 +1269,20 @@ def test_api_route_by_client_role(
     if role == "revoked":
         system.row.revoked_at = utcnow()
         db.flush()
-    if route[1] == "GET":
-        response = client.get(path, headers=headers)
-    else:
+    if route == ("api.token", "POST"):
         form = system.token_form(API_TOKEN_URL) if system is not None else {}
         response = client.post(path, data=form, headers=headers)
+    elif route[1] == "GET":
+        response = client.get(path, headers=headers)
+    elif route == ("api.communication_journal", "POST"):
+        response = client.post(path, headers=headers)
+    else:
+        body = (
+            _api_reply(world, message)
+            if route[0].startswith("api.communication")
+            else _api_visit(world, appointment)
+        )
+        response = client.open(path, method=route[1], json=body, headers=headers)
     assert response.status_code == expected[role], (
         f"{role} {route[1]} {path}: {response.status_code}, expected {expected[role]}"
     )

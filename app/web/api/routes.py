@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime, time
 from functools import wraps
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlencode
 
 from flask import Blueprint, current_app, g, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import http_date
 from werkzeug.wrappers import Response
 
-from app.clock import oslo_today, utcnow
+from app.clock import local_to_utc, oslo_today, utcnow
 from app.extensions import csrf, db
-from app.models import Municipality
+from app.models import Appointment, AppointmentIdentifier, Message, Municipality
 from app.security import access, api_auth
 from app.security.access import AccessDenied
 from app.selectors import api as api_selectors
-from app.services import api_clients
+from app.services import api_clients, record_system
 from app.web.api import fhir
-from app.web.edge import InvalidInput
+from app.web.edge import InvalidInput, takes_json
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
@@ -327,3 +330,400 @@ def patient_search() -> Response:
         raise ApiProblem(400, f"at most {SEARCH_VALUES_MAX} values in one search")
     patients = _reachable_patients(ids=ids, fodselsnumre=fodselsnumre)
     return _json(fhir.searchset(fhir_base(), patients, request.url))
+
+
+# --- Appointment -----------------------------------------------------------------------------
+
+STATUS_CODES = {code: status for code, status in fhir.STATUS_IN.items()}
+LAST_UPDATED_PREFIXES = ("gt", "ge", "lt")
+
+
+def _appointment_response(
+    appointment: Appointment,
+    identifier: AppointmentIdentifier | None,
+    *,
+    status: int = 200,
+    created: bool = False,
+) -> Response:
+    response = _json(fhir.appointment(appointment, identifier), status)
+    response.headers["ETag"] = fhir.version_tag(appointment.version)
+    response.headers["Last-Modified"] = http_date(appointment.updated_at)
+    if created:
+        response.headers["Location"] = (
+            f"{fhir_base()}/Appointment/{appointment.id}/_history/{appointment.version}"
+        )
+    return response
+
+
+def _body() -> fhir.VisitInput:
+    try:
+        return fhir.parse_appointment(request.get_json(silent=True))
+    except fhir.Invalid as error:
+        raise ApiProblem(400, str(error), code="invalid") from None
+
+
+def _identifier_param(raw: str) -> tuple[str, str]:
+    system, bar, value = raw.partition("|")
+    if not bar or not system or not value or len(system) > 200 or len(value) > 200:
+        raise ApiProblem(400, "identifier must be system|value")
+    return system, value
+
+
+def _version(header: str | None) -> int | None:
+    """If-Match: W/"3" (or "3") as the version number."""
+    if header is None:
+        return None
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or len(tag) > 9:
+        raise ApiProblem(400, 'If-Match must be a version tag such as W/"3"')
+    return int(tag)
+
+
+@bp.errorhandler(record_system.RecordRefused)
+def _record_refused(error: record_system.RecordRefused) -> Response:
+    db.session.rollback()
+    return outcome_response(error.status, error.diagnostics, code=error.code)
+
+
+@bp.get(FHIR_PREFIX + "/Appointment/<id:appointment_id>")
+@requires_token
+def appointment_read(appointment_id: int) -> Response:
+    caller = principal()
+    access.require_api_permission(caller, "Appointment", "r")
+    found = api_selectors.appointment_with_identifier(db.session, appointment_id)
+    if found is None or not access.api_reaches_appointment(
+        caller,
+        found[0],
+        unit_municipality_id=found[0].unit.municipality_id if found[0].unit else None,
+        publisher=found[0].published_by,
+    ):
+        raise ApiProblem(404, f"Appointment/{appointment_id} is not known to this client")
+    api_clients.record_system_read(
+        db.session, caller.client_pk, [found[0].person_id], "Appointment", utcnow()
+    )
+    return _appointment_response(*found)
+
+
+def _moment_param(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiProblem(400, f"{raw!r} is not a date or a date and time") from None
+    if moment.tzinfo is None:
+        if "T" in raw:
+            raise ApiProblem(400, "a time in _lastUpdated needs its time zone")
+        moment = local_to_utc(moment.date(), time(0))
+    return moment
+
+
+def _appointment_search() -> api_selectors.AppointmentSearch:
+    known = {"_lastUpdated", "patient", "identifier", "status", "_count", "_cursor", "_format"}
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        raise ApiProblem(400, f"search parameter not supported: {', '.join(unknown)}")
+    after = from_ = before = None
+    for raw in request.args.getlist("_lastUpdated"):
+        prefix, value = raw[:2], raw[2:]
+        if prefix not in LAST_UPDATED_PREFIXES:
+            raise ApiProblem(400, "_lastUpdated takes gt, ge or lt and a moment")
+        moment = _moment_param(value)
+        if prefix == "gt":
+            after = moment
+        elif prefix == "ge":
+            from_ = moment
+        else:
+            before = moment
+    patients = []
+    for raw in request.args.getlist("patient"):
+        for token in raw.split(","):
+            number = token.removeprefix("Patient/")
+            if not number.isdigit() or not 0 < int(number) < 2**31:
+                raise ApiProblem(400, "patient must be Patient/<id>")
+            patients.append(int(number))
+    statuses = []
+    for raw in request.args.getlist("status"):
+        for token in raw.split(","):
+            if token not in STATUS_CODES:
+                raise ApiProblem(400, f"status must be one of {', '.join(STATUS_CODES)}")
+            statuses.append(STATUS_CODES[token])
+    identifiers = [_identifier_param(raw) for raw in request.args.getlist("identifier")]
+    count = request.args.get("_count", str(api_selectors.APPOINTMENT_PAGE))
+    if not count.isdigit() or not 1 <= int(count) <= api_selectors.APPOINTMENT_PAGE_MAX:
+        raise ApiProblem(400, f"_count must be from 1 to {api_selectors.APPOINTMENT_PAGE_MAX}")
+    if len(patients) + len(identifiers) + len(statuses) > SEARCH_VALUES_MAX * 3:
+        raise ApiProblem(400, "too many values in one search")
+    return api_selectors.AppointmentSearch(
+        updated_after=after,
+        updated_from=from_,
+        updated_before=before,
+        patient_ids=tuple(patients),
+        identifiers=tuple(identifiers),
+        statuses=tuple(dict.fromkeys(statuses)),
+        count=int(count),
+    )
+
+
+@bp.get(FHIR_PREFIX + "/Appointment")
+@requires_token
+def appointment_search() -> Response:
+    """Search, oldest change first; `_lastUpdated=gt<moment>` follows what changed."""
+    caller = principal()
+    access.require_api_permission(caller, "Appointment", "s")
+    if request.args.get("_format") not in (None, "json", "application/fhir+json"):
+        raise ApiProblem(406, "only JSON is served", code="not-supported")
+    search = _appointment_search()
+    page = api_selectors.appointments_search(
+        db.session,
+        access.api_appointment_scope(caller),
+        search,
+        request.args.get("_cursor"),
+    )
+    api_clients.record_system_read(
+        db.session,
+        caller.client_pk,
+        [appointment.person_id for appointment, _ in page.items],
+        "Appointment",
+        utcnow(),
+    )
+    bundle = fhir.searchset(
+        fhir_base(),
+        [fhir.appointment(appointment, identifier) for appointment, identifier in page.items],
+        request.url,
+    )
+    bundle.pop("total")  # a page of a search that goes on: the total is not counted
+    if page.next_cursor:
+        following = request.args.to_dict(flat=False)
+        following["_cursor"] = [page.next_cursor]
+        bundle["link"].append(
+            {
+                "relation": "next",
+                "url": f"{fhir_base()}/Appointment?{urlencode(following, doseq=True)}",
+            }
+        )
+    return _json(bundle)
+
+
+@bp.post(FHIR_PREFIX + "/Appointment")
+@takes_json
+@requires_token
+def appointment_create() -> Response:
+    """Create; with If-None-Exist (or an identifier known before) the visit made before."""
+    visit = _body()
+    condition = request.headers.get("If-None-Exist")
+    if condition is not None:
+        name, _, value = condition.partition("=")
+        if name != "identifier":
+            raise ApiProblem(400, "If-None-Exist takes identifier=system|value")
+        wanted = _identifier_param(unquote(value))
+        if visit.identifier not in (None, wanted):
+            raise ApiProblem(400, "If-None-Exist names another identifier than the body")
+        visit = record_system.with_identifier(visit, wanted)
+    saved = record_system.visit_create(db.session, principal(), visit, utcnow())
+    return _appointment_response(
+        saved.appointment,
+        saved.identifier,
+        status=201 if saved.created else 200,
+        created=saved.created,
+    )
+
+
+@bp.put(FHIR_PREFIX + "/Appointment/<id:appointment_id>")
+@takes_json
+@requires_token
+def appointment_update(appointment_id: int) -> Response:
+    document = request.get_json(silent=True)
+    if isinstance(document, dict) and document.get("id") not in (None, str(appointment_id)):
+        raise ApiProblem(400, "the body's id must be the id in the address")
+    saved = record_system.visit_update(
+        db.session,
+        principal(),
+        appointment_id,
+        _body(),
+        if_match=_version(request.headers.get("If-Match")),
+        now=utcnow(),
+    )
+    return _appointment_response(saved.appointment, saved.identifier)
+
+
+@bp.put(FHIR_PREFIX + "/Appointment")
+@takes_json
+@requires_token
+def appointment_conditional_update() -> Response:
+    """PUT Appointment?identifier=system|value: change that visit, or make it."""
+    unknown = sorted(set(request.args) - {"identifier"})
+    raw = request.args.getlist("identifier")
+    if unknown or len(raw) != 1:
+        raise ApiProblem(400, "a conditional update takes exactly one identifier=system|value")
+    saved = record_system.visit_put_by_identifier(
+        db.session,
+        principal(),
+        _identifier_param(raw[0]),
+        _body(),
+        if_match=_version(request.headers.get("If-Match")),
+        now=utcnow(),
+    )
+    return _appointment_response(
+        saved.appointment,
+        saved.identifier,
+        status=201 if saved.created else 200,
+        created=saved.created,
+    )
+
+
+# --- Communication -----------------------------------------------------------------------------
+
+CATEGORIES = {fhir.FROM_RESIDENT: True, fhir.FROM_SERVICE: False}
+
+
+def _communication_response(message: Message, *, status: int = 200) -> Response:
+    response = _json(fhir.communication(message, message.thread), status)
+    if status == 201:
+        response.headers["Location"] = f"{fhir_base()}/Communication/{message.id}"
+    return response
+
+
+def _log_message_reads(messages: Sequence[Message]) -> None:
+    api_clients.record_system_read(
+        db.session,
+        principal().client_pk,
+        [message.thread.person_id for message in messages],
+        "Communication",
+        utcnow(),
+    )
+
+
+@bp.get(FHIR_PREFIX + "/Communication/<id:message_id>")
+@requires_token
+def communication_read(message_id: int) -> Response:
+    caller = principal()
+    access.require_api_permission(caller, "Communication", "r")
+    message = api_selectors.message_with_thread(db.session, message_id)
+    if message is None or not access.api_reaches_thread(caller, message.thread):
+        raise ApiProblem(404, f"Communication/{message_id} is not known to this client")
+    _log_message_reads([message])
+    return _communication_response(message)
+
+
+def _communication_search() -> api_selectors.MessageSearch:
+    known = {"sent", "patient", "category", "journaled", "_count", "_cursor", "_format"}
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        raise ApiProblem(400, f"search parameter not supported: {', '.join(unknown)}")
+    after = from_ = before = None
+    for raw in request.args.getlist("sent"):
+        prefix, value = raw[:2], raw[2:]
+        if prefix not in LAST_UPDATED_PREFIXES:
+            raise ApiProblem(400, "sent takes gt, ge or lt and a moment")
+        moment = _moment_param(value)
+        if prefix == "gt":
+            after = moment
+        elif prefix == "ge":
+            from_ = moment
+        else:
+            before = moment
+    patients = []
+    for raw in request.args.getlist("patient"):
+        for token in raw.split(","):
+            number = token.removeprefix("Patient/")
+            if not number.isdigit() or not 0 < int(number) < 2**31:
+                raise ApiProblem(400, "patient must be Patient/<id>")
+            patients.append(int(number))
+    if len(patients) > SEARCH_VALUES_MAX:
+        raise ApiProblem(400, f"at most {SEARCH_VALUES_MAX} patients in one search")
+    category = request.args.get("category")
+    if category is not None:
+        category = category.removeprefix(fhir.CATEGORY_SYSTEM + "|")
+        if category not in CATEGORIES:
+            raise ApiProblem(400, f"category must be {' or '.join(CATEGORIES)}")
+    journaled = request.args.get("journaled")
+    if journaled not in (None, "true", "false"):
+        raise ApiProblem(400, "journaled must be true or false")
+    count = request.args.get("_count", str(api_selectors.MESSAGE_PAGE))
+    if not count.isdigit() or not 1 <= int(count) <= api_selectors.APPOINTMENT_PAGE_MAX:
+        raise ApiProblem(400, f"_count must be from 1 to {api_selectors.APPOINTMENT_PAGE_MAX}")
+    return api_selectors.MessageSearch(
+        sent_after=after,
+        sent_from=from_,
+        sent_before=before,
+        patient_ids=tuple(patients),
+        from_residents=CATEGORIES.get(category) if category else None,
+        journaled=None if journaled is None else journaled == "true",
+        count=int(count),
+    )
+
+
+@bp.get(FHIR_PREFIX + "/Communication")
+@requires_token
+def communication_search() -> Response:
+    """Messages, oldest first: `category=from-resident&journaled=false` are the new ones."""
+    caller = principal()
+    access.require_api_permission(caller, "Communication", "s")
+    if request.args.get("_format") not in (None, "json", "application/fhir+json"):
+        raise ApiProblem(406, "only JSON is served", code="not-supported")
+    page = api_selectors.messages_search(
+        db.session,
+        access.api_message_municipality(caller),
+        _communication_search(),
+        request.args.get("_cursor"),
+    )
+    _log_message_reads(page.items)
+    bundle = fhir.searchset(
+        fhir_base(),
+        [fhir.communication(message, message.thread) for message in page.items],
+        request.url,
+    )
+    bundle.pop("total")
+    if page.next_cursor:
+        following = request.args.to_dict(flat=False)
+        following["_cursor"] = [page.next_cursor]
+        bundle["link"].append(
+            {
+                "relation": "next",
+                "url": f"{fhir_base()}/Communication?{urlencode(following, doseq=True)}",
+            }
+        )
+    return _json(bundle)
+
+
+@bp.post(FHIR_PREFIX + "/Communication")
+@takes_json
+@requires_token
+def communication_create() -> Response:
+    """A reply written in the record system (inResponseTo the message it answers)."""
+    try:
+        reply = fhir.parse_reply(request.get_json(silent=True))
+    except fhir.Invalid as error:
+        raise ApiProblem(400, str(error), code="invalid") from None
+    message, created = record_system.message_reply(
+        db.session,
+        principal(),
+        in_response_to=reply.in_response_to,
+        employee_username=reply.employee_username,
+        body=reply.body,
+        identifier=reply.identifier,
+        now=utcnow(),
+    )
+    return _communication_response(message, status=201 if created else 200)
+
+
+@bp.post(FHIR_PREFIX + "/Communication/<id:message_id>/$journal")
+@takes_json
+@requires_token
+def communication_journal(message_id: int) -> Response:
+    """Mark a message journaled in the record system; a Parameters body may give the
+    journal's own reference (`reference`, valueString)."""
+    reference = None
+    document = request.get_json(silent=True)
+    if document is not None:
+        if not isinstance(document, dict) or document.get("resourceType") != "Parameters":
+            raise ApiProblem(400, "the body must be a FHIR Parameters resource, or none")
+        for parameter in document.get("parameter") or []:
+            if isinstance(parameter, dict) and parameter.get("name") == "reference":
+                value = parameter.get("valueString")
+                if not isinstance(value, str) or not 0 < len(value.strip()) <= 200:
+                    raise ApiProblem(400, "reference must be a valueString of 1 to 200 characters")
+                reference = value.strip()
+    message = record_system.message_journal(
+        db.session, principal(), message_id, reference, utcnow()
+    )
+    return _communication_response(message)
