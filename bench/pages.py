@@ -5,7 +5,7 @@ turn, so the machine's mood is shared between them. Server time only: requests g
 the app in this process (Flask's test client), logged in as unit 1's people, whose pages
 hold the same amount at every scale while the tables grow around them.
 
-    python -m bench.pages [--full 1.0] [--rounds 5] [--requests 20]
+    python -m bench.pages [--full 1.0] [--rounds 7] [--requests 50]
 
 On PostgreSQL when DATABASE_URL names a server (each scale gets its own fresh database).
 Prints each page's p95 at both scales, the ratio and the most statements a request sent,
@@ -15,6 +15,7 @@ and writes bench/results/pages-<database>.md.
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import tempfile
@@ -184,6 +185,7 @@ def measure(databases: list[Scaled], rounds: int, requests: int) -> dict:
                 url = path.format(**scaled.paths)
                 client = scaled.clients[who]
                 client.get(url)  # warm: templates compiled, caches filled
+                gc.collect()  # no collection left over from the page before
                 times = samples.setdefault(name, {}).setdefault(scaled.scale, [])
                 times.append([])
                 for _ in range(requests):
@@ -241,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=float, default=0.01)
     parser.add_argument("--full", type=float, default=1.0)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     database = "PostgreSQL" if postgres_url() else "SQLite"
