@@ -76,6 +76,7 @@ def _base_env(tmp: Path) -> dict[str, str]:
         FLASK_APP="app:create_app",
         SECRET_KEY="e2e-" + uuid.uuid4().hex,
         DEV_IDP_KEY_PATH=str(tmp / "dev-idp-key.pem"),
+        API_SIGNING_KEY_PATHS=str(tmp / "api-signing-key.pem"),
         RATELIMIT_ENABLED="false",
         NOTICE_DEV_SINK="true",  # notices are read back at /dev/outbox
         NOTICE_POLL_SECONDS="0.2",

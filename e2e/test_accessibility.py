@@ -47,9 +47,16 @@ EXCLUDED = {
     "pwa.service_worker": "JavaScript",
     "dev_idp.discovery": "JSON",
     "dev_idp.jwks": "JSON",
+    # The record-system API: JSON for systems with a token (e2e/test_record_system.py).
     "api.jwks": "JSON (the record-system API)",
     "api.metadata": "FHIR JSON (the record-system API)",
     "api.smart_configuration": "JSON (the record-system API)",
+    "api.patient_read": "FHIR JSON (the record-system API)",
+    "api.patient_search": "FHIR JSON (the record-system API)",
+    "api.appointment_read": "FHIR JSON (the record-system API)",
+    "api.appointment_search": "FHIR JSON (the record-system API)",
+    "api.communication_read": "FHIR JSON (the record-system API)",
+    "api.communication_search": "FHIR JSON (the record-system API)",
     "staff.oversikt_csv": "CSV downloads: e2e/test_oversikt.py",
     # Redirects only, never a page of their own.
     "auth.login": "redirects to the identity provider",
