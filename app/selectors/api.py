@@ -82,7 +82,7 @@ def recent_calls(session: Session, client_pk: int) -> list[ApiCall]:
 # --- appointments ----------------------------------------------------------------------------
 
 APPOINTMENT_PAGE = 50
-APPOINTMENT_PAGE_MAX = 200
+PAGE_MAX = 200  # the most a search's _count may ask for
 
 
 def _with_details(statement: sa.Select) -> sa.Select:

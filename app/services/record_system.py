@@ -111,12 +111,9 @@ def _registration(current: list[ServiceRecipient], service_name: str | None) -> 
     )
 
 
-def _employee(
-    session: Session, principal: ApiPrincipal, username: str | None, unit_id: int | None
-) -> StaffAccount | None:
-    if username is None:
-        return None
-    employee = (
+def _staff_named(session: Session, principal: ApiPrincipal, username: str) -> StaffAccount | None:
+    """The client's municipality's staff account with that username, roles loaded."""
+    return (
         session.scalars(
             sa.select(StaffAccount)
             .where(
@@ -128,6 +125,14 @@ def _employee(
         .unique()
         .one_or_none()
     )
+
+
+def _employee(
+    session: Session, principal: ApiPrincipal, username: str | None, unit_id: int | None
+) -> StaffAccount | None:
+    if username is None:
+        return None
+    employee = _staff_named(session, principal, username)
     if (
         employee is None
         or not employee.active
@@ -398,18 +403,7 @@ def message_reply(
     access.require_api_permission(principal, "Communication", "c")
     answered = _message(session, principal, in_response_to)
     thread = answered.thread
-    staff = (
-        session.scalars(
-            sa.select(StaffAccount)
-            .where(
-                StaffAccount.username == employee_username,
-                StaffAccount.municipality_id == principal.municipality_id,
-            )
-            .options(joinedload(StaffAccount.roles))
-        )
-        .unique()
-        .one_or_none()
-    )
+    staff = _staff_named(session, principal, employee_username)
     if not access.api_may_reply_as(principal, thread, staff):
         raise RecordRefused(
             422,

@@ -344,33 +344,44 @@ def _moment(value: object, what: str) -> datetime:
     return moment
 
 
-def parse_appointment(document: object) -> VisitInput:
-    """The visit an Appointment describes; Invalid says what is wrong with it."""
-    from fhir.resources.R4B.appointment import Appointment as FhirAppointment
+def _validated(model_class: Any, document: object) -> Any:
+    """The document as the `fhir.resources` model of its type; Invalid says what is wrong."""
     from pydantic import ValidationError
 
-    if not isinstance(document, dict) or document.get("resourceType") != "Appointment":
-        raise Invalid("the body must be a FHIR Appointment (resourceType Appointment)")
+    name = model_class.__name__
+    if not isinstance(document, dict) or document.get("resourceType") != name:
+        raise Invalid(f"the body must be a FHIR {name} (resourceType {name})")
     try:
-        model = FhirAppointment.model_validate(document)
+        return model_class.model_validate(document)
     except (ValidationError, ValueError, TypeError) as error:
         problems = getattr(error, "errors", lambda: [])()
         where = "; ".join(
             f"{'.'.join(str(p) for p in problem.get('loc', ()))}: {problem.get('msg')}"
             for problem in problems[:5]
         )
-        raise Invalid(f"not a valid Appointment: {where or error}") from None
-    status = STATUS_IN.get(str(model.status))
-    if status is None:
-        raise Invalid(f"status must be one of {', '.join(STATUS_IN)}")
-    identifier = None
+        raise Invalid(f"not a valid {name}: {where or error}") from None
+
+
+def _identifier(model: Any) -> tuple[str, str] | None:
+    """The first identifier with a system and a value: the sender's own id of the resource."""
     for given in model.identifier or []:
         if given.system and given.value:
-            identifier = (
+            return (
                 _text(given.system, "identifier.system", IDENTIFIER_MAX),
                 _text(given.value, "identifier.value", IDENTIFIER_MAX),
             )
-            break
+    return None
+
+
+def parse_appointment(document: object) -> VisitInput:
+    """The visit an Appointment describes; Invalid says what is wrong with it."""
+    from fhir.resources.R4B.appointment import Appointment as FhirAppointment
+
+    model = _validated(FhirAppointment, document)
+    status = STATUS_IN.get(str(model.status))
+    if status is None:
+        raise Invalid(f"status must be one of {', '.join(STATUS_IN)}")
+    identifier = _identifier(model)
     patient_id = patient_fnr = employee = None
     for participant in model.participant or []:
         actor = participant.actor
@@ -526,19 +537,8 @@ class ReplyInput:
 
 def parse_reply(document: object) -> ReplyInput:
     from fhir.resources.R4B.communication import Communication as FhirCommunication
-    from pydantic import ValidationError
 
-    if not isinstance(document, dict) or document.get("resourceType") != "Communication":
-        raise Invalid("the body must be a FHIR Communication (resourceType Communication)")
-    try:
-        model = FhirCommunication.model_validate(document)
-    except (ValidationError, ValueError, TypeError) as error:
-        problems = getattr(error, "errors", lambda: [])()
-        where = "; ".join(
-            f"{'.'.join(str(p) for p in problem.get('loc', ()))}: {problem.get('msg')}"
-            for problem in problems[:5]
-        )
-        raise Invalid(f"not a valid Communication: {where or error}") from None
+    model = _validated(FhirCommunication, document)
     if str(model.status) != "completed":
         raise Invalid("status must be completed")
     replied = [str(r.reference or "") for r in model.inResponseTo or []]
@@ -557,12 +557,4 @@ def parse_reply(document: object) -> ReplyInput:
     body = str(texts[0]).strip()
     if not body or len(body) > BODY_MAX:
         raise Invalid(f"the reply must have from 1 to {BODY_MAX} characters")
-    identifier = None
-    for given in model.identifier or []:
-        if given.system and given.value:
-            identifier = (
-                _text(given.system, "identifier.system", IDENTIFIER_MAX),
-                _text(given.value, "identifier.value", IDENTIFIER_MAX),
-            )
-            break
-    return ReplyInput(identifier, int(number), username, body)
+    return ReplyInput(_identifier(model), int(number), username, body)

@@ -316,12 +316,8 @@ def _ids(values: list[str]) -> list[int]:
 @requires_token
 def patient_search() -> Response:
     access.require_api_permission(principal(), "Patient", "s")
-    known = {"identifier", "_id", "_format"}
-    unknown = sorted(set(request.args) - known)
-    if unknown:
-        raise ApiProblem(400, f"search parameter not supported: {', '.join(unknown)}")
-    if request.args.get("_format") not in (None, "json", "application/fhir+json"):
-        raise ApiProblem(406, "only JSON is served", code="not-supported")
+    _known_params({"identifier", "_id", "_format"})
+    _only_json()
     fodselsnumre = _fodselsnumre(request.args.getlist("identifier"))
     ids = _ids(request.args.getlist("_id"))
     if not fodselsnumre and not ids:
@@ -416,16 +412,19 @@ def _moment_param(raw: str) -> datetime:
     return moment
 
 
-def _appointment_search() -> api_selectors.AppointmentSearch:
-    known = {"_lastUpdated", "patient", "identifier", "status", "_count", "_cursor", "_format"}
+def _known_params(known: set[str]) -> None:
     unknown = sorted(set(request.args) - known)
     if unknown:
         raise ApiProblem(400, f"search parameter not supported: {', '.join(unknown)}")
+
+
+def _moments(name: str) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """A date search parameter (`gt`, `ge` or `lt` and a moment) as (after, from, before)."""
     after = from_ = before = None
-    for raw in request.args.getlist("_lastUpdated"):
+    for raw in request.args.getlist(name):
         prefix, value = raw[:2], raw[2:]
         if prefix not in LAST_UPDATED_PREFIXES:
-            raise ApiProblem(400, "_lastUpdated takes gt, ge or lt and a moment")
+            raise ApiProblem(400, f"{name} takes gt, ge or lt and a moment")
         moment = _moment_param(value)
         if prefix == "gt":
             after = moment
@@ -433,6 +432,10 @@ def _appointment_search() -> api_selectors.AppointmentSearch:
             from_ = moment
         else:
             before = moment
+    return after, from_, before
+
+
+def _patient_ids() -> list[int]:
     patients = []
     for raw in request.args.getlist("patient"):
         for token in raw.split(","):
@@ -440,6 +443,43 @@ def _appointment_search() -> api_selectors.AppointmentSearch:
             if not number.isdigit() or not 0 < int(number) < 2**31:
                 raise ApiProblem(400, "patient must be Patient/<id>")
             patients.append(int(number))
+    return patients
+
+
+def _count(default: int) -> int:
+    count = request.args.get("_count", str(default))
+    if not count.isdigit() or not 1 <= int(count) <= api_selectors.PAGE_MAX:
+        raise ApiProblem(400, f"_count must be from 1 to {api_selectors.PAGE_MAX}")
+    return int(count)
+
+
+def _only_json() -> None:
+    if request.args.get("_format") not in (None, "json", "application/fhir+json"):
+        raise ApiProblem(406, "only JSON is served", code="not-supported")
+
+
+def _paged_bundle(resource_type: str, resources: list[dict], next_cursor: str | None) -> dict:
+    """A page of a search that goes on (no total counted), with its `next` link."""
+    bundle = fhir.searchset(fhir_base(), resources, request.url)
+    bundle.pop("total")
+    if next_cursor:
+        following = request.args.to_dict(flat=False)
+        following["_cursor"] = [next_cursor]
+        bundle["link"].append(
+            {
+                "relation": "next",
+                "url": f"{fhir_base()}/{resource_type}?{urlencode(following, doseq=True)}",
+            }
+        )
+    return bundle
+
+
+def _appointment_search() -> api_selectors.AppointmentSearch:
+    _known_params(
+        {"_lastUpdated", "patient", "identifier", "status", "_count", "_cursor", "_format"}
+    )
+    after, from_, before = _moments("_lastUpdated")
+    patients = _patient_ids()
     statuses = []
     for raw in request.args.getlist("status"):
         for token in raw.split(","):
@@ -447,9 +487,6 @@ def _appointment_search() -> api_selectors.AppointmentSearch:
                 raise ApiProblem(400, f"status must be one of {', '.join(STATUS_CODES)}")
             statuses.append(STATUS_CODES[token])
     identifiers = [_identifier_param(raw) for raw in request.args.getlist("identifier")]
-    count = request.args.get("_count", str(api_selectors.APPOINTMENT_PAGE))
-    if not count.isdigit() or not 1 <= int(count) <= api_selectors.APPOINTMENT_PAGE_MAX:
-        raise ApiProblem(400, f"_count must be from 1 to {api_selectors.APPOINTMENT_PAGE_MAX}")
     if len(patients) + len(identifiers) + len(statuses) > SEARCH_VALUES_MAX * 3:
         raise ApiProblem(400, "too many values in one search")
     return api_selectors.AppointmentSearch(
@@ -459,7 +496,7 @@ def _appointment_search() -> api_selectors.AppointmentSearch:
         patient_ids=tuple(patients),
         identifiers=tuple(identifiers),
         statuses=tuple(dict.fromkeys(statuses)),
-        count=int(count),
+        count=_count(api_selectors.APPOINTMENT_PAGE),
     )
 
 
@@ -469,13 +506,11 @@ def appointment_search() -> Response:
     """Search, oldest change first; `_lastUpdated=gt<moment>` follows what changed."""
     caller = principal()
     access.require_api_permission(caller, "Appointment", "s")
-    if request.args.get("_format") not in (None, "json", "application/fhir+json"):
-        raise ApiProblem(406, "only JSON is served", code="not-supported")
-    search = _appointment_search()
+    _only_json()
     page = api_selectors.appointments_search(
         db.session,
         access.api_appointment_scope(caller),
-        search,
+        _appointment_search(),
         request.args.get("_cursor"),
     )
     api_clients.record_system_read(
@@ -485,22 +520,10 @@ def appointment_search() -> Response:
         "Appointment",
         utcnow(),
     )
-    bundle = fhir.searchset(
-        fhir_base(),
-        [fhir.appointment(appointment, identifier) for appointment, identifier in page.items],
-        request.url,
-    )
-    bundle.pop("total")  # a page of a search that goes on: the total is not counted
-    if page.next_cursor:
-        following = request.args.to_dict(flat=False)
-        following["_cursor"] = [page.next_cursor]
-        bundle["link"].append(
-            {
-                "relation": "next",
-                "url": f"{fhir_base()}/Appointment?{urlencode(following, doseq=True)}",
-            }
-        )
-    return _json(bundle)
+    resources = [
+        fhir.appointment(appointment, identifier) for appointment, identifier in page.items
+    ]
+    return _json(_paged_bundle("Appointment", resources, page.next_cursor))
 
 
 @bp.post(FHIR_PREFIX + "/Appointment")
@@ -605,29 +628,9 @@ def communication_read(message_id: int) -> Response:
 
 
 def _communication_search() -> api_selectors.MessageSearch:
-    known = {"sent", "patient", "category", "journaled", "_count", "_cursor", "_format"}
-    unknown = sorted(set(request.args) - known)
-    if unknown:
-        raise ApiProblem(400, f"search parameter not supported: {', '.join(unknown)}")
-    after = from_ = before = None
-    for raw in request.args.getlist("sent"):
-        prefix, value = raw[:2], raw[2:]
-        if prefix not in LAST_UPDATED_PREFIXES:
-            raise ApiProblem(400, "sent takes gt, ge or lt and a moment")
-        moment = _moment_param(value)
-        if prefix == "gt":
-            after = moment
-        elif prefix == "ge":
-            from_ = moment
-        else:
-            before = moment
-    patients = []
-    for raw in request.args.getlist("patient"):
-        for token in raw.split(","):
-            number = token.removeprefix("Patient/")
-            if not number.isdigit() or not 0 < int(number) < 2**31:
-                raise ApiProblem(400, "patient must be Patient/<id>")
-            patients.append(int(number))
+    _known_params({"sent", "patient", "category", "journaled", "_count", "_cursor", "_format"})
+    after, from_, before = _moments("sent")
+    patients = _patient_ids()
     if len(patients) > SEARCH_VALUES_MAX:
         raise ApiProblem(400, f"at most {SEARCH_VALUES_MAX} patients in one search")
     category = request.args.get("category")
@@ -638,9 +641,6 @@ def _communication_search() -> api_selectors.MessageSearch:
     journaled = request.args.get("journaled")
     if journaled not in (None, "true", "false"):
         raise ApiProblem(400, "journaled must be true or false")
-    count = request.args.get("_count", str(api_selectors.MESSAGE_PAGE))
-    if not count.isdigit() or not 1 <= int(count) <= api_selectors.APPOINTMENT_PAGE_MAX:
-        raise ApiProblem(400, f"_count must be from 1 to {api_selectors.APPOINTMENT_PAGE_MAX}")
     return api_selectors.MessageSearch(
         sent_after=after,
         sent_from=from_,
@@ -648,7 +648,7 @@ def _communication_search() -> api_selectors.MessageSearch:
         patient_ids=tuple(patients),
         from_residents=CATEGORIES.get(category) if category else None,
         journaled=None if journaled is None else journaled == "true",
-        count=int(count),
+        count=_count(api_selectors.MESSAGE_PAGE),
     )
 
 
@@ -658,8 +658,7 @@ def communication_search() -> Response:
     """Messages, oldest first: `category=from-resident&journaled=false` are the new ones."""
     caller = principal()
     access.require_api_permission(caller, "Communication", "s")
-    if request.args.get("_format") not in (None, "json", "application/fhir+json"):
-        raise ApiProblem(406, "only JSON is served", code="not-supported")
+    _only_json()
     page = api_selectors.messages_search(
         db.session,
         access.api_message_municipality(caller),
@@ -667,22 +666,8 @@ def communication_search() -> Response:
         request.args.get("_cursor"),
     )
     _log_message_reads(page.items)
-    bundle = fhir.searchset(
-        fhir_base(),
-        [fhir.communication(message, message.thread) for message in page.items],
-        request.url,
-    )
-    bundle.pop("total")
-    if page.next_cursor:
-        following = request.args.to_dict(flat=False)
-        following["_cursor"] = [page.next_cursor]
-        bundle["link"].append(
-            {
-                "relation": "next",
-                "url": f"{fhir_base()}/Communication?{urlencode(following, doseq=True)}",
-            }
-        )
-    return _json(bundle)
+    resources = [fhir.communication(message, message.thread) for message in page.items]
+    return _json(_paged_bundle("Communication", resources, page.next_cursor))
 
 
 @bp.post(FHIR_PREFIX + "/Communication")
