@@ -230,6 +230,13 @@ def _completed(
     )
 
 
+def visit_for_client(
+    session: Session, principal: ApiPrincipal, appointment_id: int
+) -> tuple[Appointment, AppointmentIdentifier | None]:
+    """A visit the client reaches, with its identifier; RecordRefused (404) otherwise."""
+    return _existing(session, principal, appointment_id)
+
+
 def _existing(
     session: Session, principal: ApiPrincipal, appointment_id: int
 ) -> tuple[Appointment, AppointmentIdentifier | None]:
@@ -242,6 +249,20 @@ def _existing(
     ):
         raise RecordRefused(404, f"Appointment/{appointment_id} is not known to this client")
     return found
+
+
+def _identify(
+    session: Session, principal: ApiPrincipal, appointment: Appointment, given: tuple[str, str]
+) -> AppointmentIdentifier:
+    """The record system's identifier of the visit, unique in the municipality."""
+    identifier = AppointmentIdentifier(
+        appointment_id=appointment.id,
+        municipality_id=principal.municipality_id,
+        system=given[0],
+        value=given[1],
+    )
+    session.add(identifier)
+    return identifier
 
 
 def visit_create(
@@ -271,13 +292,7 @@ def visit_create(
             session.flush()
             identifier = None
             if visit.identifier is not None:
-                identifier = AppointmentIdentifier(
-                    appointment_id=appointment.id,
-                    municipality_id=principal.municipality_id,
-                    system=visit.identifier[0],
-                    value=visit.identifier[1],
-                )
-                session.add(identifier)
+                identifier = _identify(session, principal, appointment, visit.identifier)
                 session.flush()
     except sa.exc.IntegrityError:
         # The same create at the same moment on another connection: theirs stands.
@@ -331,13 +346,7 @@ def visit_update(
         raise RecordRefused(422, "a visit cannot move to another patient", code="processable")
     completed = _apply(session, principal, appointment, visit, registrations, now)
     if visit.identifier is not None and identifier is None:
-        identifier = AppointmentIdentifier(
-            appointment_id=appointment.id,
-            municipality_id=principal.municipality_id,
-            system=visit.identifier[0],
-            value=visit.identifier[1],
-        )
-        session.add(identifier)
+        identifier = _identify(session, principal, appointment, visit.identifier)
     session.flush()
     if completed:
         _completed(session, appointment, principal.municipality_id, now)
@@ -360,7 +369,6 @@ def visit_put_by_identifier(
         raise RecordRefused(422, "the body's identifier differs from the one searched for")
     known = api_reads.appointment_by_identifier(session, principal.municipality_id, *identifier)
     if known is None:
-        access.require_api_permission(principal, "Appointment", "c")
         return visit_create(session, principal, with_identifier(visit, identifier), now)
     return visit_update(
         session, principal, known, with_identifier(visit, identifier), if_match=if_match, now=now

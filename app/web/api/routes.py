@@ -386,14 +386,7 @@ def _record_refused(error: record_system.RecordRefused) -> Response:
 def appointment_read(appointment_id: int) -> Response:
     caller = principal()
     access.require_api_permission(caller, "Appointment", "r")
-    found = api_selectors.appointment_with_identifier(db.session, appointment_id)
-    if found is None or not access.api_reaches_appointment(
-        caller,
-        found[0],
-        unit_municipality_id=found[0].unit.municipality_id if found[0].unit else None,
-        publisher=found[0].published_by,
-    ):
-        raise ApiProblem(404, f"Appointment/{appointment_id} is not known to this client")
+    found = record_system.visit_for_client(db.session, caller, appointment_id)
     api_clients.record_system_read(
         db.session, caller.client_pk, [found[0].person_id], "Appointment", utcnow()
     )
