@@ -156,6 +156,12 @@ class Config:
             "API_SIGNING_KEY_PATHS", (str(INSTANCE_DIR / "api-signing-key.pem"),) if dev else ()
         )
         self.API_TOKEN_SECONDS = int(_env("API_TOKEN_SECONDS", "300"))
+        # Events (Subscription): delivered by the notice worker, with its back-off, tried up
+        # to this many times (about a day at the default back-off); each call's timeout.
+        # Plain http endpoints only where allowed (development); https otherwise.
+        self.API_EVENT_MAX_ATTEMPTS = int(_env("API_EVENT_MAX_ATTEMPTS", "30"))
+        self.API_EVENT_TIMEOUT = float(_env("API_EVENT_TIMEOUT", "10"))
+        self.API_EVENT_HTTP_ALLOWED = _flag("API_EVENT_HTTP_ALLOWED", dev)
 
         # Notices: e-mail through SMTP when SMTP_HOST is set, SMS through an HTTP provider
         # when SMS_URL is set; otherwise, in development only, the development sink.

@@ -57,6 +57,8 @@ EXCLUDED = {
     "api.appointment_search": "FHIR JSON (the record-system API)",
     "api.communication_read": "FHIR JSON (the record-system API)",
     "api.communication_search": "FHIR JSON (the record-system API)",
+    "api.subscription_read": "FHIR JSON (the record-system API)",
+    "api.subscription_search": "FHIR JSON (the record-system API)",
     "staff.oversikt_csv": "CSV downloads: e2e/test_oversikt.py",
     # Redirects only, never a page of their own.
     "auth.login": "redirects to the identity provider",

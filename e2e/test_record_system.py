@@ -2,17 +2,21 @@
 drives it: a real FHIR client library (fhirpy) with a private_key_jwt token from the demo's
 "Andeby EPJ (demo)" key, against the app under gunicorn, with Kari and Ola in Chromium.
 
-The record system publishes a series of visits for Kari and books one with Jonas; Kari sees
-them in Timeavtaler and cancels one; the record system sees the cancelled Appointment. Ola,
-acting for Kari, writes to Hjemmesykepleie; the record system reads the message (Ola named
-on her behalf), journals it and replies as Jonas; staff see where it was journaled, Kari
-reads the reply, and Ola gets his notice.
+The record system subscribes to cancellations (with the resource) and to residents'
+messages (without), at an endpoint of its own (a local HTTP server). It publishes a series of
+visits for Kari and books one with Jonas; Kari sees them in Timeavtaler and cancels one; the
+record system sees the cancelled Appointment in a search, and the notice worker PUTs it to
+the endpoint. Ola, acting for Kari, writes to Hjemmesykepleie; the endpoint is told; the
+record system reads the message (Ola named on her behalf), journals it and replies as Jonas;
+staff see where it was journaled, Kari reads the reply, and Ola gets his notice.
 """
 
 from __future__ import annotations
 
+import time as clock
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
 import requests
 from fhirpy import SyncFHIRClient
 from playwright.sync_api import Page, expect
@@ -23,6 +27,8 @@ from e2e.conftest import A11y
 from e2e.journeys import act_for, log_in_resident, log_in_staff
 from e2e.test_appointments import OLA, new_page, notices_for
 from scripts.api_token import token_request
+from tests.notices.servers import Hooked, HookReceiver
+from tests.support import fhir_validated
 
 KARI = "12833810241"
 FNR = "urn:oid:2.16.578.1.12.4.1.4.1"
@@ -60,11 +66,43 @@ def visit(kari_id: str, number: int, day) -> dict:
     }
 
 
+@pytest.fixture
+def endpoint():
+    receiver = HookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+def subscribe(epj: SyncFHIRClient, url: str, criteria: str, *, with_resource: bool) -> None:
+    channel = {"type": "rest-hook", "endpoint": url, "header": ["Authorization: Bearer epj"]}
+    if with_resource:
+        channel["payload"] = "application/fhir+json"
+    subscription = epj.resource(
+        "Subscription", status="requested", reason="Til journalen", criteria=criteria
+    )
+    subscription["channel"] = channel
+    subscription.save()
+    assert subscription["status"] == "active"
+
+
+def hooked(endpoint: HookReceiver, method: str, path: str, seconds: float = 15) -> Hooked:
+    """The call the endpoint got, once the notice worker has made it."""
+    deadline = clock.monotonic() + seconds
+    while clock.monotonic() < deadline:
+        for call in endpoint.recorder.received():
+            if (call.method, call.path) == (method, path):
+                return call
+        clock.sleep(0.2)
+    raise AssertionError(f"no {method} {path}: {endpoint.recorder.received()}")
+
+
 def test_a_record_system_publishes_visits_reads_messages_and_replies(
-    page: Page, a11y: A11y, browser, server, device
+    page: Page, a11y: A11y, browser, server, device, endpoint: HookReceiver
 ):
     epj = record_system(server.url)
     started = datetime.now(UTC) - timedelta(seconds=5)
+    subscribe(epj, endpoint.url, "Appointment?status=cancelled", with_resource=True)
+    subscribe(epj, endpoint.url, "Communication?category=from-resident", with_resource=False)
 
     # The record system finds Kari and publishes three visits; it books the first with Jonas.
     (kari,) = epj.resources("Patient").search(identifier=f"{FNR}|{KARI}").fetch()
@@ -113,6 +151,11 @@ def test_a_record_system_publishes_visits_reads_messages_and_replies(
     assert by_number["SAAR-2"]["cancelationReason"]["coding"][0]["code"] == "pat"
     assert by_number["SAAR-1"]["status"] == "booked"
     assert by_number["SAAR-3"]["status"] == "proposed"
+    # And the event reached its endpoint: the cancelled visit, with a stable event id.
+    event = hooked(endpoint, "PUT", f"/epj/hooks/Appointment/{published[1].id}")
+    assert fhir_validated(event.body).status == "cancelled"
+    assert event.event_id
+    assert event.headers["Authorization"] == "Bearer epj"
 
     # Ola, acting for Kari, writes to Hjemmesykepleie.
     ola_page = new_page(browser, server, device)
@@ -128,7 +171,9 @@ def test_a_record_system_publishes_visits_reads_messages_and_replies(
     ola.check(ola_page)
     ola_page.context.close()
 
-    # The record system reads it, with Ola on Kari's behalf, journals it and replies as Jonas.
+    # The record system is told that there is a new message, and reads it, with Ola on Kari's
+    # behalf; it journals it and replies as Jonas.
+    assert hooked(endpoint, "POST", "/epj/hooks").body is None
     waiting = epj.resources("Communication").search(
         category="from-resident", journaled="false", patient=f"Patient/{kari.id}"
     )

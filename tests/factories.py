@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -15,6 +16,10 @@ from app.clock import utcnow
 from app.models import (
     APPOINTMENTS_AND_PROVIDERS,
     ApiClient,
+    ApiEvent,
+    ApiEventKind,
+    ApiEventStatus,
+    ApiSubscription,
     Consent,
     FamilyRelation,
     Fullmakt,
@@ -339,3 +344,45 @@ def api_client(
     db.add(client)
     db.flush()
     return client
+
+
+def api_subscription(
+    db: Session,
+    client: ApiClient,
+    *,
+    criteria: ApiEventKind = ApiEventKind.APPOINTMENT_CANCELLED,
+    endpoint: str = "https://epj.test.example/hooks",
+) -> ApiSubscription:
+    """An active subscription of `client`, with the resource in its events."""
+    now = utcnow()
+    subscription = ApiSubscription(
+        api_client_id=client.id,
+        criteria=criteria,
+        reason="Til journalen",
+        endpoint=endpoint,
+        with_resource=True,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(subscription)
+    db.flush()
+    return subscription
+
+
+def failed_api_event(db: Session, subscription: ApiSubscription, resource_id: int) -> ApiEvent:
+    """An event that was tried until the last try and did not arrive."""
+    now = utcnow()
+    event = ApiEvent(
+        event_id=str(uuid.uuid4()),
+        subscription_id=subscription.id,
+        kind=subscription.criteria,
+        resource_id=resource_id,
+        status=ApiEventStatus.FAILED,
+        attempts=30,
+        next_attempt_at=now,
+        last_error="HTTP 503 from PUT https://epj.test.example/hooks",
+        created_at=now - timedelta(days=1),
+    )
+    db.add(event)
+    db.flush()
+    return event

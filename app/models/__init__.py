@@ -1,6 +1,15 @@
 """All models, importable from one place; importing this registers every table."""
 
-from app.models.api import ApiAssertion, ApiCall, ApiClient
+from app.models.api import (
+    ApiAssertion,
+    ApiCall,
+    ApiClient,
+    ApiEvent,
+    ApiEventKind,
+    ApiEventStatus,
+    ApiSubscription,
+    ApiSubscriptionStatus,
+)
 from app.models.appointments import (
     Appointment,
     AppointmentIdentifier,
@@ -57,6 +66,11 @@ __all__ = [
     "ApiAssertion",
     "ApiCall",
     "ApiClient",
+    "ApiEvent",
+    "ApiEventKind",
+    "ApiEventStatus",
+    "ApiSubscription",
+    "ApiSubscriptionStatus",
     "AddressProtection",
     "Appointment",
     "AppointmentIdentifier",

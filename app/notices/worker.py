@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import random
 import signal
 import time
 from collections.abc import Callable
@@ -25,12 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
+import requests
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.models import (
+    ApiEvent,
     Appointment,
     Municipality,
     Notice,
@@ -40,6 +41,7 @@ from app.models import (
     Person,
     UsageAction,
 )
+from app.notices import hooks
 from app.notices.channels import (
     Channel,
     Delivered,
@@ -49,6 +51,7 @@ from app.notices.channels import (
     SmtpChannel,
     Temporary,
 )
+from app.notices.outbox import LEASE_MARGIN, Settings, backoff_delay, claim_due, soonest_due
 from app.notices.texts import NoticeText, notice_text
 from app.services.audit import usage_log_add_many
 from app.services.notices import NOTICE_CHANNEL, representatives
@@ -57,38 +60,6 @@ log = logging.getLogger("hjemmedialog.notices")
 
 # An idle worker notices SIGTERM within this long.
 STOP_CHECK = 0.5
-# A send must finish inside the lease; one that starts later than this before its end waits.
-LEASE_MARGIN = timedelta(milliseconds=500)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The NOTICE_* configuration (see app/config.py for the defaults)."""
-
-    batch_size: int
-    lease: timedelta
-    max_attempts: int
-    backoff: float
-    backoff_max: float
-    poll: float
-
-    @classmethod
-    def from_app(cls, app: Flask) -> Settings:
-        c = app.config
-        return cls(
-            batch_size=c["NOTICE_BATCH_SIZE"],
-            lease=timedelta(seconds=c["NOTICE_LEASE_SECONDS"]),
-            max_attempts=c["NOTICE_MAX_ATTEMPTS"],
-            backoff=c["NOTICE_BACKOFF_SECONDS"],
-            backoff_max=c["NOTICE_BACKOFF_MAX_SECONDS"],
-            poll=c["NOTICE_POLL_SECONDS"],
-        )
-
-
-def backoff_delay(attempts: int, settings: Settings, rng: random.Random | None = None) -> float:
-    """Exponential back-off with jitter: base * 2^(tries - 1), capped, times 0.5 to 1.5."""
-    delay = min(settings.backoff * 2 ** max(attempts - 1, 0), settings.backoff_max)
-    return delay * (rng or random).uniform(0.5, 1.5)  # noqa: S311 - jitter, not secrets
 
 
 def claim(session: Session, *, now: datetime, settings: Settings) -> tuple[list[int], datetime]:
@@ -99,28 +70,7 @@ def claim(session: Session, *, now: datetime, settings: Settings) -> tuple[list[
 
 
 def _claim(session: Session, *, now: datetime, settings: Settings) -> tuple[list[int], datetime]:
-    due = (
-        sa.select(Notice.id)
-        .where(
-            Notice.status == NoticeStatus.PENDING,
-            Notice.next_attempt_at <= now,
-            sa.or_(Notice.claimed_until.is_(None), Notice.claimed_until < now),
-        )
-        .order_by(Notice.next_attempt_at, Notice.id)
-        .limit(settings.batch_size)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list(session.scalars(due))
-    lease_until = now + settings.lease
-    if ids:
-        notice = Notice.__table__.c
-        session.execute(
-            sa.update(Notice.__table__)
-            .where(notice.id.in_(ids))
-            .values(claimed_until=lease_until, attempts=notice.attempts + 1)
-        )
-    return ids, lease_until
+    return claim_due(session, Notice, now=now, batch_size=settings.batch_size, lease=settings.lease)
 
 
 @dataclass
@@ -462,17 +412,12 @@ def run_batch(session: Session, channels: Channels, settings: Settings) -> dict[
 
 
 def next_due_in(session: Session, now: datetime, settings: Settings) -> float:
-    """Seconds until the next pending notice is due, at most the poll interval."""
-    soonest = session.scalar(
-        sa.select(sa.func.min(Notice.next_attempt_at)).where(
-            Notice.status == NoticeStatus.PENDING, Notice.next_attempt_at > now
-        )
-    )
+    """Seconds until the next pending notice or event is due, at most the poll interval."""
+    moments = [soonest_due(session, model, now) for model in (Notice, ApiEvent)]
     session.commit()
+    soonest = min((moment for moment in moments if moment is not None), default=None)
     if soonest is None:
         return settings.poll
-    if soonest.tzinfo is None:  # SQLite keeps no time zone; the app stores UTC
-        soonest = soonest.replace(tzinfo=now.tzinfo)
     # A millisecond late rather than early: woken early, the claim finds nothing yet.
     return min(settings.poll, max((soonest - now).total_seconds() + 0.001, 0.0))
 
@@ -540,7 +485,8 @@ class Waker:
 
 
 def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
-    """Deliver until stopped (SIGTERM or SIGINT), or with `once` until nothing is due."""
+    """Deliver notices and record-system events (app/notices/hooks.py) until stopped
+    (SIGTERM or SIGINT), or with `once` until nothing is due."""
     settings = Settings.from_app(app)
     channels = Channels.from_app(app, session)
     for kind, channel, setting in (
@@ -560,9 +506,14 @@ def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
         signal.signal(signal.SIGINT, stop)
     totals: dict[str, int] = {}
     waker = Waker(session.get_bind()) if not once else None
+    hook_settings = hooks.HookSettings.from_app(app)
+    http = requests.Session()
     try:
         while not stopping:
             counts = run_batch(session, channels, settings)
+            # The record systems' events, from their own outbox, with the same loop.
+            for key, value in hooks.run_batch(session, http, hook_settings).items():
+                counts[f"event_{key}"] = counts.get(f"event_{key}", 0) + value
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
             if not counts:
@@ -573,4 +524,5 @@ def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
         if waker is not None:
             waker.close()
         channels.close()
+        http.close()
     return totals

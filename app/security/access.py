@@ -577,6 +577,28 @@ def api_may_reply_as(principal: ApiPrincipal, thread: Thread, staff: StaffAccoun
     )
 
 
+def api_receives_events(principal: ApiPrincipal, resource: str) -> bool:
+    """A record system is told what happens to a resource it may read; another provider's
+    client (which reads no one) and a revoked client are told nothing."""
+    return (
+        principal.client.revoked_at is None
+        and principal.provider_name is None
+        and "r" in principal.scopes.get(resource, frozenset())
+    )
+
+
+def require_api_events(principal: ApiPrincipal, resource: str) -> None:
+    """A subscription to events about `resource`: as `api_receives_events`."""
+    if principal.provider_name is not None:
+        _api_deny(principal, "another provider's client receives no events")
+    require_api_permission(principal, resource, "r")
+
+
+def api_owns_subscription(principal: ApiPrincipal, api_client_id: int) -> bool:
+    """A client sees and changes its own subscriptions only."""
+    return api_client_id == principal.client_pk
+
+
 def _api_deny(principal: ApiPrincipal, reason: str, *, hide: bool = False) -> None:
     log.warning("api access denied: %s client=%s", reason, principal.client.client_id)
     raise AccessDenied(reason, hide_existence=hide)

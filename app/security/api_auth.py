@@ -362,6 +362,13 @@ def verify_token(
     return ApiPrincipal(client, client.municipality_id, client.provider_name, kept)
 
 
+def registered_principal(client: ApiClient) -> ApiPrincipal:
+    """The client with every scope registered for it: to whom an event is delivered."""
+    return ApiPrincipal(
+        client, client.municipality_id, client.provider_name, registered_scopes(client)
+    )
+
+
 def registered_scopes(client: ApiClient) -> dict[str, frozenset[str]]:
     try:
         return parse_scopes(client.scopes)

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, joinedload
 from app.models import (
     ApiCall,
     ApiClient,
+    ApiEvent,
+    ApiEventStatus,
+    ApiSubscription,
     Appointment,
     AppointmentIdentifier,
     AppointmentSource,
@@ -74,6 +77,38 @@ def recent_calls(session: Session, client_pk: int) -> list[ApiCall]:
             sa.select(ApiCall)
             .where(ApiCall.api_client_id == client_pk)
             .order_by(ApiCall.at.desc(), ApiCall.id.desc())
+            .limit(CALLS_SHOWN)
+        )
+    )
+
+
+def subscriptions_of(session: Session, client_pk: int) -> list[ApiSubscription]:
+    """A client's subscriptions, oldest first; deleted ones are not listed."""
+    return list(
+        session.scalars(
+            sa.select(ApiSubscription)
+            .where(
+                ApiSubscription.api_client_id == client_pk,
+                ApiSubscription.deleted_at.is_(None),
+            )
+            .order_by(ApiSubscription.id)
+        )
+    )
+
+
+def failed_events(session: Session, client_pk: int) -> list[ApiEvent]:
+    """A client's events that were not delivered however often they were tried, newest
+    first (with their subscriptions)."""
+    return list(
+        session.scalars(
+            sa.select(ApiEvent)
+            .join(ApiSubscription, ApiSubscription.id == ApiEvent.subscription_id)
+            .where(
+                ApiSubscription.api_client_id == client_pk,
+                ApiEvent.status == ApiEventStatus.FAILED,
+            )
+            .options(joinedload(ApiEvent.subscription))
+            .order_by(ApiEvent.id.desc())
             .limit(CALLS_SHOWN)
         )
     )

@@ -13,11 +13,21 @@ from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
 from app.database import durable_write
-from app.models import AdminChange, ApiAssertion, ApiCall, ApiClient, UsageAction
+from app.models import (
+    AdminChange,
+    ApiAssertion,
+    ApiCall,
+    ApiClient,
+    ApiEvent,
+    ApiEventStatus,
+    ApiSubscription,
+    UsageAction,
+)
 from app.security import access
 from app.security.actor import Actor
 from app.security.api_auth import expired_before, format_scopes, parse_scopes
 from app.services.audit import usage_log_add_many
+from app.services.notices import wake_workers
 from app.text import is_blank, without_bidi_controls
 
 NAME_MAX = 100
@@ -103,6 +113,27 @@ def revoke_client(session: Session, actor: Actor, client: ApiClient, now: dateti
     client.revoked_by_staff_id = actor.staff.id
     _audit(session, actor, client, "api_client_revoked", None, None, now)
     return True
+
+
+def event_retry(
+    session: Session, actor: Actor, client: ApiClient, event_pk: int, now: datetime
+) -> None:
+    """An event that failed for good is tried again from the first try (the administrator
+    asked, e.g. once the record system's endpoint works again)."""
+    access.require_api_client_administration(actor, client)
+    event = session.get(ApiEvent, event_pk)
+    if (
+        event is None
+        or event.status is not ApiEventStatus.FAILED
+        or session.get(ApiSubscription, event.subscription_id).api_client_id != client.id
+    ):
+        raise ClientRefused("no_failed_event")
+    event.status = ApiEventStatus.PENDING
+    event.attempts = 0
+    event.next_attempt_at = now
+    event.claimed_until = None
+    session.flush()
+    wake_workers(session)
 
 
 def _audit(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.clock import OSLO, local_to_utc, oslo_today
 from app.models import (
+    ApiEventKind,
     Appointment,
     AppointmentSeries,
     AppointmentSource,
@@ -28,6 +29,7 @@ from app.models import (
     NoticeEvent,
     Service,
     StaffAccount,
+    Unit,
     UsageAction,
     VisitRegistration,
 )
@@ -37,6 +39,7 @@ from app.security.access import Scope
 from app.security.actor import Actor
 from app.selectors import appointments as reads
 from app.selectors.people import dialog_services
+from app.services.api_events import events_queue, events_withdraw
 from app.services.audit import usage_log_if_acting_for_other
 from app.services.notices import notices_for_event
 from app.services.people import recipient_for_staff
@@ -369,6 +372,12 @@ def appointment_cancel_by_service(
     appointment.cancel_reason = text[:500]
     appointment.cancel_reason_shared = share_reason
     session.flush()
+    events_queue(
+        session,
+        ApiEventKind.APPOINTMENT_CANCELLED,
+        [(appointment.id, appointment.unit.municipality_id)],
+        now=now,
+    )
     return appointment
 
 
@@ -556,12 +565,25 @@ def appointments_cancel(
     ).all()
     if not cancelled:
         raise AppointmentError("nothing_to_cancel")
-    for unit_id in sorted({unit_id for _, unit_id in cancelled}):
+    unit_ids = sorted({unit_id for _, unit_id in cancelled})
+    for unit_id in unit_ids:
         session.add(
             CancellationAcknowledgement(
                 cancellation_id=cancellation.id, unit_id=unit_id, created_at=cancellation.created_at
             )
         )
+    municipality_of = {
+        unit_id: municipality_id
+        for unit_id, municipality_id in session.execute(
+            sa.select(Unit.id, Unit.municipality_id).where(Unit.id.in_(unit_ids))
+        )
+    }
+    events_queue(
+        session,
+        ApiEventKind.APPOINTMENT_CANCELLED,
+        [(appointment_id, municipality_of[unit_id]) for appointment_id, unit_id in cancelled],
+        now=now,
+    )
     usage_log_if_acting_for_other(
         session,
         actor,
@@ -703,6 +725,13 @@ def visit_register(
             now=now,
             due_at=undo_until,
         )
+        events_queue(
+            session,
+            ApiEventKind.APPOINTMENT_FULFILLED,
+            [(appointment.id, appointment.unit.municipality_id)],
+            now=now,
+            due_at=undo_until,
+        )
     else:
         registration.outcome = "already_completed"
     session.flush()
@@ -776,6 +805,7 @@ def visit_undo(
             Notice.sent_at.is_(None),
         )
     )
+    events_withdraw(session, ApiEventKind.APPOINTMENT_FULFILLED, appointment.id)
     session.execute(
         sa.update(VisitRegistration)
         .where(

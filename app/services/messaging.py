@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.clock import oslo_today
 from app.database import after_reads
 from app.models import (
+    ApiEventKind,
     Message,
     MessageKind,
     Municipality,
@@ -39,6 +40,7 @@ from app.security.access import Scope
 from app.security.actor import Actor
 from app.selectors.people import dialog_services
 from app.selectors.threads import welcome_recipients
+from app.services.api_events import events_queue
 from app.services.audit import (
     staff_viewed_thread,
     usage_log_if_acting_for_other,
@@ -248,6 +250,12 @@ def thread_start(
     )
     _mark_read(session, thread.id, actor.person.id, now)
     _log_for_subject(session, actor, rep.subject.id, UsageAction.MESSAGE_SENT, thread, now)
+    events_queue(
+        session,
+        ApiEventKind.MESSAGE_FROM_RESIDENT,
+        [(message.id, thread.municipality_id)],
+        now=now,
+    )
     session.flush()
     return thread
 
@@ -298,6 +306,12 @@ def thread_reply_resident(
     )
     _mark_read(session, thread.id, actor.person.id, now)
     _log_for_subject(session, actor, rep.subject.id, UsageAction.MESSAGE_SENT, thread, now)
+    events_queue(
+        session,
+        ApiEventKind.MESSAGE_FROM_RESIDENT,
+        [(message.id, thread.municipality_id)],
+        now=now,
+    )
     session.flush()
     return message
 

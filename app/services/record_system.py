@@ -26,20 +26,11 @@ from app.security import access
 from app.security.api_auth import ApiPrincipal
 from app.selectors import api as api_reads
 from app.services import messaging
+from app.services.api_refusals import RecordRefused
 from app.services.appointments import visit_event_key
 from app.services.notices import notices_for_event
 
 OPEN = (AppointmentStatus.PLANNED, AppointmentStatus.ASSIGNED)
-
-
-class RecordRefused(Exception):
-    """A request the API refuses: HTTP status, FHIR issue code, and what the client is told."""
-
-    def __init__(self, status: int, diagnostics: str, *, code: str | None = None) -> None:
-        super().__init__(diagnostics)
-        self.status = status
-        self.diagnostics = diagnostics
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.models import AdminChange
+from app.models import AdminChange, ApiEventKind
 from app.services.recipients import HEADER
 
 FIELD_LABELS = {
@@ -220,3 +220,15 @@ def api_client_key_ids(jwks: str) -> list[str]:
         return [str(key.get("kid", "?")) for key in json.loads(jwks).get("keys", [])]
     except (ValueError, AttributeError):
         return []
+
+
+# What a record system's subscription is told of, in the administrator's words.
+API_EVENT_KINDS = {
+    ApiEventKind.APPOINTMENT_CANCELLED: _l("Cancelled visits"),
+    ApiEventKind.APPOINTMENT_FULFILLED: _l("Visits registered as done"),
+    ApiEventKind.MESSAGE_FROM_RESIDENT: _l("New messages from residents and relatives"),
+}
+
+
+def api_event_kind(kind: ApiEventKind) -> str:
+    return str(API_EVENT_KINDS[kind])

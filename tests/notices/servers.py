@@ -226,3 +226,79 @@ class SmsServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@dataclass
+class Hooked:
+    """One call a record system's endpoint received."""
+
+    method: str
+    path: str
+    event_id: str | None
+    headers: dict[str, str]
+    body: dict | None
+
+
+@dataclass
+class HookRecorder:
+    calls: list[Hooked] = field(default_factory=list)
+    fail_with: list[int] = field(default_factory=list)  # status codes to answer first
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def received(self) -> list[Hooked]:
+        with self.lock:
+            return list(self.calls)
+
+    def events(self) -> set[str]:
+        """The distinct events the endpoint took (a repeat has the same X-Event-Id)."""
+        with self.lock:
+            return {call.event_id for call in self.calls if call.event_id}
+
+
+class HookReceiver:
+    """A record system's rest-hook endpoint: takes PUT <base>/<type>/<id> with a FHIR
+    resource and an empty POST to <base>; answers 200, or first the codes in `fail_with`."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.recorder = HookRecorder()
+        recorder = self.recorder
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _take(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                raw = self.rfile.read(length) if length else b""
+                call = Hooked(
+                    method=self.command,
+                    path=self.path,
+                    event_id=self.headers.get("X-Event-Id"),
+                    headers=dict(self.headers.items()),
+                    body=json.loads(raw) if raw else None,
+                )
+                with recorder.lock:
+                    recorder.calls.append(call)
+                    status = recorder.fail_with.pop(0) if recorder.fail_with else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_PUT = _take  # noqa: N815
+            do_POST = _take  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/epj/hooks"
+
+    def start(self) -> HookReceiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -21,9 +21,9 @@ from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
+from app.fhir import FNR_SYSTEM
 from app.models import ApiCall, UsageAction, UsageLogEntry
 from app.security import api_auth
-from app.web.api.fhir import FNR_SYSTEM
 from tests import factories
 from tests.support import API_TOKEN_URL, FHIR_BASE, RecordSystem, fhir_validated
 

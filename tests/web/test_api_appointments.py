@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.clock import local_to_utc, oslo_today, utcnow
+from app.fhir import FNR_SYSTEM, STAFF_SYSTEM
 from app.models import (
     Appointment,
     AppointmentSource,
@@ -23,7 +24,6 @@ from app.models import (
     NoticeLevel,
 )
 from app.services import appointments as appointment_service
-from app.web.api.fhir import FNR_SYSTEM, STAFF_SYSTEM
 from tests import factories
 from tests.support import FHIR_BASE, RecordSystem, actor_for, fhir_validated
 

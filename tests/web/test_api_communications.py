@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
+from app.fhir import STAFF_SYSTEM
 from app.models import (
     ContactSettings,
     Message,
@@ -24,7 +25,6 @@ from app.models import (
     UsageLogEntry,
 )
 from app.services import messaging
-from app.web.api.fhir import STAFF_SYSTEM
 from tests import factories
 from tests.support import RecordSystem, actor_for, fhir_validated
 

@@ -1,7 +1,8 @@
 """No input makes the record-system API answer 5xx (docs/quality.md R6), with a valid token:
-hypothesis takes a valid Appointment, Communication or search and breaks one part of it at
-a time (a value of another type or shape, a hostile string, a missing element), or sends
-something else altogether. Bounded by examples; the run is repeatable (derandomised)."""
+hypothesis takes a valid Appointment, Communication, Subscription or search and breaks one
+part of it at a time (a value of another type or shape, a hostile string, a missing
+element), or sends something else altogether. Bounded by examples; the run is repeatable
+(derandomised)."""
 
 from __future__ import annotations
 
@@ -143,12 +144,31 @@ def scene(db: Session, world: factories.World, client: FlaskClient) -> dict:
     }
     first_message = db.scalar(sa.select(Message.id).where(Message.thread_id == thread.id))
     reply["inResponseTo"] = [{"reference": f"Communication/{first_message}"}]
+    subscription = {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "Nye meldinger",
+        "criteria": "Communication?category=from-resident",
+        "channel": {
+            "type": "rest-hook",
+            "endpoint": "https://epj.test.example/hooks",
+            "payload": "application/fhir+json",
+            "header": ["Authorization: Bearer x"],
+        },
+    }
+    subscribed = client.post(
+        "/fhir/R4/Subscription",
+        json=subscription,
+        headers={"Authorization": f"Bearer {system.token(client)}"},
+    ).get_json()
     return {
         "system": system,
         "visit": visit,
         "reply": reply,
+        "subscription": subscription,
         "appointment": made["id"],
         "message": first_message,
+        "subscribed": subscribed["id"],
     }
 
 
@@ -168,6 +188,7 @@ def _check(response) -> None:
         "OperationOutcome",
         "Appointment",
         "Communication",
+        "Subscription",
         "Bundle",
     )
 
@@ -176,7 +197,7 @@ def _check(response) -> None:
 @given(data=st.data())
 def test_no_body_makes_the_api_answer_5xx(data, client: FlaskClient, scene: dict):
     headers = {"Authorization": f"Bearer {scene['system'].token(client)}"}
-    kind = data.draw(st.sampled_from(["visit", "reply"]))
+    kind = data.draw(st.sampled_from(["visit", "reply", "subscription"]))
     document = scene[kind]
     if data.draw(st.integers(0, 9)) == 0:
         body = data.draw(_VALUES)
@@ -185,6 +206,11 @@ def test_no_body_makes_the_api_answer_5xx(data, client: FlaskClient, scene: dict
         body = _broken(document, path, data.draw(_VALUES), data.draw(st.booleans()))
     if kind == "reply":
         targets = [("POST", "/fhir/R4/Communication")]
+    elif kind == "subscription":
+        targets = [
+            ("POST", "/fhir/R4/Subscription"),
+            ("PUT", f"/fhir/R4/Subscription/{scene['subscribed']}"),
+        ]
     else:
         targets = [
             ("POST", "/fhir/R4/Appointment"),
@@ -245,7 +271,10 @@ _PARAMS = st.lists(
 
 
 @SETTINGS
-@given(query=_PARAMS, resource=st.sampled_from(["Appointment", "Communication", "Patient"]))
+@given(
+    query=_PARAMS,
+    resource=st.sampled_from(["Appointment", "Communication", "Patient", "Subscription"]),
+)
 def test_no_search_makes_the_api_answer_5xx(query, resource, client: FlaskClient, scene: dict):
     headers = {"Authorization": f"Bearer {scene['system'].token(client)}"}
     _check(client.get(f"/fhir/R4/{resource}", query_string=query, headers=headers))

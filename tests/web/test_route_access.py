@@ -194,6 +194,20 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         everyone(401),
     ),
     ("api.patient_search", "GET"): (get("/fhir/R4/Patient?_id={resident}"), everyone(401)),
+    ("api.subscription_create", "POST"): (post("/fhir/R4/Subscription"), everyone(401)),
+    ("api.subscription_search", "GET"): (get("/fhir/R4/Subscription"), everyone(401)),
+    ("api.subscription_read", "GET"): (
+        get("/fhir/R4/Subscription/{subscription}"),
+        everyone(401),
+    ),
+    ("api.subscription_update", "PUT"): (
+        post("/fhir/R4/Subscription/{subscription}"),
+        everyone(401),
+    ),
+    ("api.subscription_delete", "DELETE"): (
+        post("/fhir/R4/Subscription/{subscription}"),
+        everyone(401),
+    ),
     ("auth.front", "GET"): (
         get("/"),
         table(anonymous=200, residents=302, staff=302),
@@ -687,6 +701,10 @@ ROUTES: dict[tuple[str, str], tuple[Request, dict[str, set[int]]]] = {
         post("/admin/api-clients/{api_client}/revoke"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
     ),
+    ("admin.api_event_retry", "POST"): (
+        post("/admin/api-clients/{api_client}/events/{api_event}/retry"),
+        table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=303),
+    ),
     ("admin.staff_create", "GET"): (
         get("/admin/staff/new"),
         table(anonymous=LOGIN_REDIRECT, residents=403, staff=403, admin=200),
@@ -891,6 +909,8 @@ def build_scene(db: Session, world: factories.World) -> Scene:
     db.add(passkey)
     db.flush()
     api_client = factories.api_client(db, world.municipality, json.loads(SCENE_API_KEYS))
+    api_subscription = factories.api_subscription(db, api_client)
+    api_event = factories.failed_api_event(db, api_subscription, appointment.id)
     return Scene(
         world,
         {
@@ -914,6 +934,8 @@ def build_scene(db: Session, world: factories.World) -> Scene:
             "failed_notice": failed_notice.id,
             "passkey": passkey.id,
             "api_client": api_client.id,
+            "subscription": api_subscription.id,
+            "api_event": api_event.id,
             "receipt": db.scalars(
                 sa.select(ServiceRecipient.id).where(
                     ServiceRecipient.person_id == world.resident.id
@@ -1172,6 +1194,63 @@ API_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
             revoked=401,
         ),
     ),
+    # The subscription is the record system's own; for every other role, another record
+    # system's of the resident's municipality.
+    ("api.subscription_create", "POST"): (
+        "/fhir/R4/Subscription",
+        api_table(
+            no_token=401,
+            record_system=201,
+            without_scope=403,
+            other_municipality=201,  # told of its own municipality's cancellations
+            provider=403,
+            revoked=401,
+        ),
+    ),
+    ("api.subscription_search", "GET"): (
+        "/fhir/R4/Subscription",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=403,
+            other_municipality=200,  # an empty Bundle
+            provider=403,
+            revoked=401,
+        ),
+    ),
+    ("api.subscription_read", "GET"): (
+        "/fhir/R4/Subscription/{subscription}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=403,
+            other_municipality=404,
+            provider=403,
+            revoked=401,
+        ),
+    ),
+    ("api.subscription_update", "PUT"): (
+        "/fhir/R4/Subscription/{subscription}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=403,
+            other_municipality=404,
+            provider=403,
+            revoked=401,
+        ),
+    ),
+    ("api.subscription_delete", "DELETE"): (
+        "/fhir/R4/Subscription/{subscription}",
+        api_table(
+            no_token=401,
+            record_system=200,
+            without_scope=403,
+            other_municipality=404,
+            provider=403,
+            revoked=401,
+        ),
+    ),
 }
 
 
@@ -1219,6 +1298,17 @@ def _api_reply(world: factories.World, message: Message) -> dict:
     }
 
 
+def _api_subscription() -> dict:
+    """A subscription to cancelled visits, as a record system sends one."""
+    return {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "Avlysninger",
+        "criteria": "Appointment?status=cancelled",
+        "channel": {"type": "rest-hook", "endpoint": "https://epj.test.example/hooks"},
+    }
+
+
 def _api_client(db: Session, world: factories.World, role: str):
     if role == "no_token":
         return None
@@ -1259,10 +1349,19 @@ def test_api_route_by_client_role(
         now=utcnow(),
     )
     message = db.scalars(sa.select(Message).where(Message.thread_id == thread.id)).one()
-    path = path_template.format(
-        resident=world.resident.id, appointment=appointment.id, message=message.id
-    )
     system = _api_client(db, world, role)
+    owner = (
+        system.row
+        if role == "record_system"
+        else factories.api_client(db, world.municipality, RecordSystem().public_jwks)
+    )
+    subscription = factories.api_subscription(db, owner)
+    path = path_template.format(
+        resident=world.resident.id,
+        appointment=appointment.id,
+        message=message.id,
+        subscription=subscription.id,
+    )
     headers = {}
     if system is not None and route != ("api.token", "POST"):
         headers["Authorization"] = f"Bearer {system.token(client)}"
@@ -1274,14 +1373,15 @@ def test_api_route_by_client_role(
         response = client.post(path, data=form, headers=headers)
     elif route[1] == "GET":
         response = client.get(path, headers=headers)
-    elif route == ("api.communication_journal", "POST"):
-        response = client.post(path, headers=headers)
+    elif route in {("api.communication_journal", "POST"), ("api.subscription_delete", "DELETE")}:
+        response = client.open(path, method=route[1], headers=headers)
     else:
-        body = (
-            _api_reply(world, message)
-            if route[0].startswith("api.communication")
-            else _api_visit(world, appointment)
-        )
+        if route[0].startswith("api.communication"):
+            body = _api_reply(world, message)
+        elif route[0].startswith("api.subscription"):
+            body = _api_subscription()
+        else:
+            body = _api_visit(world, appointment)
         response = client.open(path, method=route[1], json=body, headers=headers)
     assert response.status_code == expected[role], (
         f"{role} {route[1]} {path}: {response.status_code}, expected {expected[role]}"

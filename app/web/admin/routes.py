@@ -51,6 +51,7 @@ from app.web.admin_text import (
     admin_refusal,
     api_client_access,
     api_client_key_ids,
+    api_event_kind,
     change_text,
     file_problem,
     line_problems,
@@ -781,7 +782,25 @@ def api_client(client_pk: int) -> Response:
         access=api_client_access(client.scopes),
         key_ids=api_client_key_ids(client.jwks),
         calls=api_reads.recent_calls(db.session, client.id),
+        subscriptions=api_reads.subscriptions_of(db.session, client.id),
+        failed_events=api_reads.failed_events(db.session, client.id),
+        event_kind=api_event_kind,
+        form=SimpleForm(formdata=None),
     )
+
+
+@bp.post("/api-clients/<id:client_pk>/events/<id:event_pk>/retry")
+def api_event_retry(client_pk: int, event_pk: int) -> Response:
+    """Prøv igjen: an event that failed for good goes to the record system again."""
+    client = _api_client_or_404(client_pk)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    try:
+        api_client_service.event_retry(db.session, current_user, client, event_pk, utcnow())
+    except api_client_service.ClientRefused:
+        abort(404)
+    flash(_("The event will be sent again."), "success")
+    return redirect(url_for("admin.api_client", client_pk=client.id), code=303)
 
 
 @bp.route("/api-clients/<id:client_pk>/revoke", methods=["GET", "POST"])

@@ -20,14 +20,22 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date
 from werkzeug.wrappers import Response
 
+from app import fhir
 from app.clock import local_to_utc, oslo_today, utcnow
 from app.extensions import csrf, db
-from app.models import Appointment, AppointmentIdentifier, Message, Municipality
+from app.models import (
+    ApiSubscription,
+    ApiSubscriptionStatus,
+    Appointment,
+    AppointmentIdentifier,
+    Message,
+    Municipality,
+)
 from app.security import access, api_auth
 from app.security.access import AccessDenied
 from app.selectors import api as api_selectors
-from app.services import api_clients, record_system
-from app.web.api import fhir
+from app.services import api_clients, api_events, record_system
+from app.services.api_refusals import RecordRefused
 from app.web.edge import InvalidInput, takes_json
 
 bp = Blueprint("api", __name__)
@@ -375,8 +383,8 @@ def _version(header: str | None) -> int | None:
     return int(tag)
 
 
-@bp.errorhandler(record_system.RecordRefused)
-def _record_refused(error: record_system.RecordRefused) -> Response:
+@bp.errorhandler(RecordRefused)
+def _record_refused(error: RecordRefused) -> Response:
     db.session.rollback()
     return outcome_response(error.status, error.diagnostics, code=error.code)
 
@@ -705,3 +713,91 @@ def communication_journal(message_id: int) -> Response:
         db.session, principal(), message_id, reference, utcnow()
     )
     return _communication_response(message)
+
+
+# --- Subscription ------------------------------------------------------------------------------
+
+
+def _subscription_body() -> api_events.SubscriptionInput:
+    try:
+        return fhir.parse_subscription(request.get_json(silent=True))
+    except fhir.Invalid as error:
+        raise ApiProblem(400, str(error), code="invalid") from None
+
+
+def _subscription_response(subscription: ApiSubscription, *, status: int = 200) -> Response:
+    response = _json(fhir.subscription(subscription), status)
+    if status == 201:
+        response.headers["Location"] = f"{fhir_base()}/Subscription/{subscription.id}"
+    return response
+
+
+@bp.post(FHIR_PREFIX + "/Subscription")
+@takes_json
+@requires_token
+def subscription_create() -> Response:
+    """Be told of cancelled or fulfilled visits, or of residents' messages (docs/api.md)."""
+    subscription = api_events.subscription_create(
+        db.session,
+        principal(),
+        _subscription_body(),
+        allow_http=current_app.config["API_EVENT_HTTP_ALLOWED"],
+        now=utcnow(),
+    )
+    return _subscription_response(subscription, status=201)
+
+
+@bp.get(FHIR_PREFIX + "/Subscription/<id:subscription_id>")
+@requires_token
+def subscription_read(subscription_id: int) -> Response:
+    return _subscription_response(
+        api_events.subscription_for_client(db.session, principal(), subscription_id)
+    )
+
+
+@bp.get(FHIR_PREFIX + "/Subscription")
+@requires_token
+def subscription_search() -> Response:
+    """The client's own subscriptions (deleted ones are not listed)."""
+    caller = principal()
+    access.require_api_permission(caller, "Subscription", "s")
+    _known_params({"status", "_format"})
+    _only_json()
+    wanted = request.args.get("status")
+    if wanted not in (None, *(status.value for status in ApiSubscriptionStatus)):
+        raise ApiProblem(400, "status must be active or off")
+    resources = [
+        fhir.subscription(subscription)
+        for subscription in api_selectors.subscriptions_of(db.session, caller.client_pk)
+        if wanted is None or subscription.status.value == wanted
+    ]
+    return _json(fhir.searchset(fhir_base(), resources, request.url))
+
+
+@bp.put(FHIR_PREFIX + "/Subscription/<id:subscription_id>")
+@takes_json
+@requires_token
+def subscription_update(subscription_id: int) -> Response:
+    document = request.get_json(silent=True)
+    if isinstance(document, dict) and document.get("id") not in (None, str(subscription_id)):
+        raise ApiProblem(400, "the body's id must be the id in the address")
+    subscription = api_events.subscription_update(
+        db.session,
+        principal(),
+        subscription_id,
+        _subscription_body(),
+        allow_http=current_app.config["API_EVENT_HTTP_ALLOWED"],
+        now=utcnow(),
+    )
+    return _subscription_response(subscription)
+
+
+@bp.delete(FHIR_PREFIX + "/Subscription/<id:subscription_id>")
+@requires_token
+def subscription_delete(subscription_id: int) -> Response:
+    api_events.subscription_delete(db.session, principal(), subscription_id, utcnow())
+    return _json(
+        fhir.operation_outcome(
+            200, f"Subscription/{subscription_id} is deleted", code="informational"
+        )
+    )

@@ -4,13 +4,17 @@ app/security/access.py, what is read in the selectors."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.models import (
     AddressProtection,
+    ApiEventKind,
+    ApiSubscription,
     Appointment,
     AppointmentIdentifier,
     AppointmentSource,
@@ -19,6 +23,7 @@ from app.models import (
     Person,
     Thread,
 )
+from app.services.api_events import SubscriptionInput, masked
 from app.services.messaging import BODY_MAX as MESSAGE_MAX
 from app.services.record_system import VisitInput
 
@@ -215,6 +220,20 @@ def capability_statement(base: str, token_url: str, software_version: str) -> di
                                 "may give its reference (valueString).",
                             }
                         ],
+                    },
+                    {
+                        "type": "Subscription",
+                        "interaction": [
+                            {"code": "read"},
+                            {"code": "search-type"},
+                            {"code": "create"},
+                            {"code": "update"},
+                            {"code": "delete"},
+                        ],
+                        "documentation": "rest-hook: with payload application/fhir+json, "
+                        "PUT <endpoint>/<type>/<id> with the resource; without, an empty POST "
+                        "to the endpoint. Every try of one event carries the same X-Event-Id. "
+                        "Criteria: " + ", ".join(kind.value for kind in ApiEventKind) + ".",
                     },
                 ],
             }
@@ -558,3 +577,107 @@ def parse_reply(document: object) -> ReplyInput:
     if not body or len(body) > BODY_MAX:
         raise Invalid(f"the reply must have from 1 to {BODY_MAX} characters")
     return ReplyInput(_identifier(model), int(number), username, body)
+
+
+# --- Subscription ------------------------------------------------------------------------------
+
+CRITERIA = {kind.value: kind for kind in ApiEventKind} | {
+    f"Communication?category={CATEGORY_SYSTEM}|{FROM_RESIDENT}": (
+        ApiEventKind.MESSAGE_FROM_RESIDENT
+    )
+}
+REASON_MAX = 200
+ENDPOINT_MAX = 500
+HEADER_MAX = 1000
+PAYLOAD_TYPES = (MEDIA_TYPE, "application/json")
+HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+
+
+def subscription(given: ApiSubscription) -> dict[str, Any]:
+    """A client's subscription; its header reads back with the value masked."""
+    channel: dict[str, Any] = {"type": "rest-hook", "endpoint": given.endpoint}
+    if given.with_resource:
+        channel["payload"] = MEDIA_TYPE
+    if given.header is not None:
+        channel["header"] = [masked(given.header)]
+    return {
+        "resourceType": "Subscription",
+        "id": str(given.id),
+        "meta": {"lastUpdated": _instant(given.updated_at)},
+        "status": given.status.value,
+        "reason": given.reason,
+        "criteria": given.criteria.value,
+        "channel": channel,
+    }
+
+
+def _endpoint(value: object) -> str:
+    endpoint = str(value or "").strip()
+    if not endpoint or len(endpoint) > ENDPOINT_MAX:
+        raise Invalid(f"channel.endpoint must be an address of at most {ENDPOINT_MAX} characters")
+    parts = urlsplit(endpoint)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or parts.username is not None
+        or parts.password is not None
+        or parts.fragment
+        or any(ord(c) < 33 or ord(c) > 126 for c in endpoint)
+    ):
+        raise Invalid("channel.endpoint must be an http(s) address without credentials")
+    return endpoint
+
+
+def _header(values: list[Any] | None) -> str | None:
+    headers = [str(value) for value in values or []]
+    if not headers:
+        return None
+    if len(headers) > 1:
+        raise Invalid("channel.header takes one header")
+    name, colon, value = headers[0].partition(":")
+    value = value.strip()
+    if (
+        not colon
+        or not HEADER_NAME.fullmatch(name)
+        or not value
+        or len(headers[0]) > HEADER_MAX
+        or any(ord(c) < 32 or ord(c) == 127 for c in value)
+    ):
+        raise Invalid(f"channel.header must be 'Name: value', at most {HEADER_MAX} characters")
+    return f"{name}: {value}"
+
+
+def parse_subscription(document: object) -> SubscriptionInput:
+    """What a Subscription asks for; Invalid says what is wrong with it."""
+    from fhir.resources.R4B.subscription import Subscription as FhirSubscription
+
+    model = _validated(FhirSubscription, document)
+    criteria = CRITERIA.get(str(model.criteria or "").strip())
+    if criteria is None:
+        raise Invalid("criteria must be one of " + ", ".join(kind.value for kind in ApiEventKind))
+    status = str(model.status)
+    if status not in ("requested", "active", "off"):
+        raise Invalid("status must be requested, active or off")
+    if model.end is not None:
+        raise Invalid("end is not supported: delete the Subscription to end it")
+    if str(model.channel.type) != "rest-hook":
+        raise Invalid("channel.type must be rest-hook")
+    payload = str(model.channel.payload or "")
+    if payload and payload not in PAYLOAD_TYPES:
+        raise Invalid(f"channel.payload must be {MEDIA_TYPE}, or left out for none")
+    reason = _text(model.reason, "reason", REASON_MAX)
+    if not reason:
+        raise Invalid("reason must say what the subscription is for")
+    return SubscriptionInput(
+        criteria=criteria,
+        active=status != "off",
+        reason=reason,
+        endpoint=_endpoint(model.channel.endpoint),
+        header=_header(model.channel.header),
+        with_resource=bool(payload),
+    )
