@@ -162,7 +162,8 @@ def capability_statement(base: str, token_url: str, software_version: str) -> di
                         }
                     ],
                     "description": "OAuth 2.0 client credentials with private_key_jwt "
-                    "(SMART Backend Services); SMART v2 system scopes.",
+                    "(SMART Backend Services); SMART v2 system scopes; tokens bound to the "
+                    "client's key with DPoP (RFC 9449) when it sends a proof.",
                 },
                 "resource": [
                     {

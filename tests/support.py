@@ -259,6 +259,42 @@ class RecordSystem:
             form["scope"] = scope
         return form
 
+    def dpop_proof(
+        self,
+        method: str,
+        url: str,
+        *,
+        access_token: str | None = None,
+        key=None,
+        header: dict | None = None,
+        **claims: object,
+    ) -> str:
+        """A DPoP proof (RFC 9449) of this system's DPoP key (made on first use) for one
+        request; `claims` and `header` change or add to what a correct proof has."""
+        import base64
+        import hashlib
+        import uuid
+
+        from joserfc import jwt
+        from joserfc.jwk import ECKey
+
+        if getattr(self, "dpop_key", None) is None:
+            self.dpop_key = ECKey.generate_key("P-256")
+        signer = key or self.dpop_key
+        body: dict[str, object] = {
+            "jti": uuid.uuid4().hex,
+            "htm": method,
+            "htu": url,
+            "iat": int(time.time()),
+        }
+        if access_token is not None:
+            digest = hashlib.sha256(access_token.encode()).digest()
+            body["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        body.update(claims)
+        fields = {"typ": "dpop+jwt", "alg": "ES256", "jwk": signer.as_dict(private=False)}
+        fields.update(header or {})
+        return jwt.encode(fields, {k: v for k, v in body.items() if v is not None}, signer)
+
     def token(self, client: FlaskClient, *, scope: str | None = None) -> str:
         """An access token from the app's token endpoint (Flask's test client)."""
         response = client.post("/oauth/token", data=self.token_form(API_TOKEN_URL, scope=scope))

@@ -30,6 +30,7 @@ from joserfc.jwt import JWTClaimsRegistry
 from sqlalchemy.orm import Session
 
 from app.models import ApiClient, Municipality
+from app.security import dpop
 from app.security.keyfiles import pem_at
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -70,12 +71,15 @@ class OAuthError(Exception):
 
 
 class Unauthorized(Exception):
-    """No valid bearer token: 401 with `WWW-Authenticate`."""
+    """No valid access token: 401 with `WWW-Authenticate` (`error` names a DPoP problem)."""
 
-    def __init__(self, description: str, *, client: ApiClient | None = None) -> None:
+    def __init__(
+        self, description: str, *, client: ApiClient | None = None, error: str | None = None
+    ) -> None:
         super().__init__(description)
         self.description = description
         self.client = client
+        self.error = error
 
 
 # --- scopes -----------------------------------------------------------------------------------
@@ -252,8 +256,9 @@ def issue_token(
     key_paths: Iterable[str],
     lifetime: int,
     now: datetime,
+    proof: dpop.Proof | None = None,
 ) -> dict[str, Any]:
-    """The token response (RFC 6749 5.1)."""
+    """The token response (RFC 6749 5.1); with a DPoP proof, bound to its key."""
     key = signing_keys(key_paths)[0]
     issued = int(now.timestamp())
     claims: dict[str, Any] = {
@@ -269,10 +274,11 @@ def issue_token(
     }
     if client.provider_name:
         claims["provider"] = client.provider_name
+    claims |= dpop.thumbprint_claim(proof)
     header = {"alg": TOKEN_ALGORITHM, "typ": TOKEN_TYPE, "kid": key.kid}
     return {
         "access_token": jwt.encode(header, claims, key),
-        "token_type": "Bearer",
+        "token_type": "DPoP" if proof is not None else "Bearer",
         "expires_in": lifetime,
         "scope": claims["scope"],
     }
@@ -295,11 +301,14 @@ class ApiPrincipal:
         return self.client.id
 
 
-def bearer(authorization: str | None) -> str:
+def presented(authorization: str | None) -> tuple[str, str]:
+    """The token of `Authorization: Bearer <token>` or `DPoP <token>`, with its scheme
+    ("bearer" or "dpop")."""
     scheme, _, value = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized("a bearer token is needed")
-    return value.strip()
+    scheme = scheme.lower()
+    if scheme not in ("bearer", "dpop") or not value.strip():
+        raise Unauthorized("a bearer (or DPoP) access token is needed")
+    return scheme, value.strip()
 
 
 def verify_token(
@@ -310,9 +319,11 @@ def verify_token(
     audience: str,
     key_paths: Iterable[str],
     now: datetime,
+    proof: dpop.Proof | None = None,
 ) -> ApiPrincipal:
-    """The caller of a bearer token: signed by one of the app's keys, for this API, in
-    time, and its client still registered, with the municipality it had."""
+    """The caller of an access token: signed by one of the app's keys, for this API, in
+    time, and its client still registered, with the municipality it had. A DPoP-bound token
+    needs the request's checked `proof` of its key; a bearer token must come without one."""
     try:
         keys = KeySet(signing_keys(key_paths))
     except NotConfigured:
@@ -336,6 +347,13 @@ def verify_token(
         ).validate(token.claims)
     except UNREADABLE as error:
         raise Unauthorized(f"the token is not valid here: {error}") from None
+    bound = dpop.bound_key(token.claims)
+    if bound is not None and proof is None:
+        raise Unauthorized("the token is DPoP-bound: send it as DPoP, with a proof of its key")
+    if bound is None and proof is not None:
+        raise Unauthorized("the token is not DPoP-bound: send it as Bearer")
+    if proof is not None and proof.jkt != bound:
+        raise Unauthorized("the DPoP proof is not signed with the token's key")
     row = session.execute(
         sa.select(ApiClient, Municipality.number)
         .join(Municipality, Municipality.id == ApiClient.municipality_id)

@@ -12,7 +12,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
-from app.database import durable_write
+from app.database import after_reads, durable_write
 from app.models import (
     AdminChange,
     ApiAssertion,
@@ -23,7 +23,7 @@ from app.models import (
     ApiSubscription,
     UsageAction,
 )
-from app.security import access
+from app.security import access, dpop
 from app.security.actor import Actor
 from app.security.api_auth import expired_before, format_scopes, parse_scopes
 from app.services.audit import usage_log_add_many
@@ -162,15 +162,39 @@ def _audit(
 
 def use_assertion(session: Session, client: ApiClient, jti: str, expires_at: datetime) -> bool:
     """Remember an assertion's jti until it expires; False when it was used before."""
+    return _remember(session, client.id, jti, expires_at)
+
+
+def use_dpop_proof(session: Session, client: ApiClient, proof: dpop.Proof) -> bool:
+    """Remember a DPoP proof's jti like an assertion's; False when it was used before.
+
+    In a read request (GET) the check is a read and the jti is kept once the reads are done,
+    so two copies of one proof sent at the same instant could both pass; each is still good
+    only for that method, address and token, for five minutes."""
+    key = dpop.replay_key(proof)
+    client_pk = client.id
+    seen = session.scalar(
+        sa.select(ApiAssertion.jti).where(
+            ApiAssertion.api_client_id == client_pk, ApiAssertion.jti == key
+        )
+    )
+    if seen is not None:
+        return False
+    kept: list[bool] = []
+    after_reads(session, lambda s: kept.append(_remember(s, client_pk, key, proof.expires_at)))
+    return all(kept)  # in a write request it was kept at once, and may have been taken
+
+
+def _remember(session: Session, client_pk: int, jti: str, expires_at: datetime) -> bool:
     session.execute(
         sa.delete(ApiAssertion).where(
-            ApiAssertion.api_client_id == client.id,
+            ApiAssertion.api_client_id == client_pk,
             ApiAssertion.expires_at < expired_before(expires_at.replace(microsecond=0)),
         )
     )
     try:
         with session.begin_nested():
-            session.add(ApiAssertion(api_client_id=client.id, jti=jti, expires_at=expires_at))
+            session.add(ApiAssertion(api_client_id=client_pk, jti=jti, expires_at=expires_at))
     except sa.exc.IntegrityError:
         return False
     return True

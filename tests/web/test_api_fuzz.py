@@ -21,7 +21,7 @@ from app.clock import local_to_utc, oslo_today, utcnow
 from app.models import Message
 from app.services import messaging
 from tests import factories
-from tests.support import RecordSystem, actor_for
+from tests.support import API_TOKEN_URL, RecordSystem, actor_for
 
 # Per test; API_FUZZ_EXAMPLES=500 for a longer hunt (500 found nothing on 2026-12-02).
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "60"))
@@ -284,3 +284,31 @@ def test_no_search_makes_the_api_answer_5xx(query, resource, client: FlaskClient
         headers=headers,
     )
     _check(journal)
+
+
+_HEADER_TEXT = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=300
+) | st.sampled_from(["", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.x"])
+
+
+@SETTINGS
+@given(
+    scheme=st.sampled_from(["DPoP", "Bearer", "dpop", "Basic"]),
+    proofs=st.lists(_HEADER_TEXT, max_size=2),
+    to_token_endpoint=st.booleans(),
+)
+def test_no_dpop_proof_makes_the_api_answer_5xx(
+    scheme, proofs, to_token_endpoint, client: FlaskClient, scene: dict
+):
+    system = scene["system"]
+    headers = [("DPoP", proof) for proof in proofs]
+    if to_token_endpoint:
+        response = client.post(
+            "/oauth/token", data=system.token_form(API_TOKEN_URL), headers=headers
+        )
+        assert response.status_code < 500, response.get_data(as_text=True)
+        assert response.mimetype == "application/json"
+        return
+    token = system.token(client)
+    headers.append(("Authorization", f"{scheme} {token}"))
+    _check(client.get(f"/fhir/R4/Appointment/{scene['appointment']}", headers=headers))

@@ -31,7 +31,7 @@ from app.models import (
     Message,
     Municipality,
 )
-from app.security import access, api_auth
+from app.security import access, api_auth, dpop
 from app.security.access import AccessDenied
 from app.selectors import api as api_selectors
 from app.services import api_clients, api_events, record_system
@@ -73,6 +73,13 @@ def _json(document: dict, status: int = 200, *, media_type: str = fhir.MEDIA_TYP
     return response
 
 
+def _challenge(response: Response, dpop_error: str | None = None) -> None:
+    """401: how to authenticate, as a bearer token or a DPoP-bound one (RFC 9449 7.1)."""
+    response.headers["WWW-Authenticate"] = 'Bearer realm="hjemmedialog"'
+    error = f'error="{dpop_error}", ' if dpop_error else ""
+    response.headers.add("WWW-Authenticate", f'DPoP {error}algs="{" ".join(dpop.ALGORITHMS)}"')
+
+
 def outcome_response(status: int, diagnostics: str, *, code: str | None = None) -> Response:
     """An error as the API tells it; noted for the audit trail."""
     g.api_outcome = diagnostics
@@ -85,7 +92,7 @@ def outcome_response(status: int, diagnostics: str, *, code: str | None = None) 
         )
     response = _json(fhir.operation_outcome(status, diagnostics, code=code), status)
     if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="hjemmedialog"'
+        _challenge(response, g.get("api_dpop_error"))
     return response
 
 
@@ -118,6 +125,7 @@ def _unauthorized(error: api_auth.Unauthorized) -> Response:
     db.session.rollback()
     if error.client is not None:
         g.api_client_pk = error.client.id
+    g.api_dpop_error = error.error
     return outcome_response(401, error.description)
 
 
@@ -133,7 +141,7 @@ def _oauth_error(error: api_auth.OAuthError) -> Response:
         media_type="application/json",
     )
     if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="hjemmedialog"'
+        _challenge(response)
     return response
 
 
@@ -188,6 +196,20 @@ def token() -> Response:
     g.api_client_pk = client.id
     if not api_clients.use_assertion(db.session, client, assertion.jti, assertion.expires_at):
         raise api_auth.OAuthError("invalid_client", "client_assertion was used before", status=401)
+    proof = None
+    if "DPoP" in request.headers:  # a token bound to the proof's key (docs/api.md, DPoP)
+        try:
+            proof = dpop.verify_proof(
+                request.headers.getlist("DPoP"), method="POST", url=token_url(), now=now
+            )
+        except dpop.InvalidProof as error:
+            raise api_auth.OAuthError(
+                "invalid_dpop_proof", error.description, client=client
+            ) from None
+        if not api_clients.use_dpop_proof(db.session, client, proof):
+            raise api_auth.OAuthError(
+                "invalid_dpop_proof", "the DPoP proof was used before", client=client
+            )
     scopes = api_auth.narrow(api_auth.registered_scopes(client), request.form.get("scope"))
     municipality = db.session.get(Municipality, client.municipality_id)
     try:
@@ -200,6 +222,7 @@ def token() -> Response:
             key_paths=current_app.config["API_SIGNING_KEY_PATHS"],
             lifetime=current_app.config["API_TOKEN_SECONDS"],
             now=now,
+            proof=proof,
         )
     except api_auth.NotConfigured:
         raise ApiProblem(503, "this server issues no tokens (API_SIGNING_KEY_PATHS)") from None
@@ -221,14 +244,37 @@ def requires_token(view: View) -> View:
 
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
+        now = utcnow()
+        scheme, token = api_auth.presented(request.headers.get("Authorization"))
+        proof = None
+        if scheme == "dpop":
+            try:
+                proof = dpop.verify_proof(
+                    request.headers.getlist("DPoP"),
+                    method=request.method,
+                    url=request.base_url,
+                    now=now,
+                    access_token=token,
+                )
+            except dpop.InvalidProof as error:
+                raise api_auth.Unauthorized(error.description, error="invalid_dpop_proof") from None
         principal = api_auth.verify_token(
             db.session,
-            api_auth.bearer(request.headers.get("Authorization")),
+            token,
             issuer=issuer(),
             audience=fhir_base(),
             key_paths=current_app.config["API_SIGNING_KEY_PATHS"],
-            now=utcnow(),
+            now=now,
+            proof=proof,
         )
+        if proof is not None and not api_clients.use_dpop_proof(
+            db.session, principal.client, proof
+        ):
+            raise api_auth.Unauthorized(
+                "the DPoP proof was used before",
+                client=principal.client,
+                error="invalid_dpop_proof",
+            )
         g.api_principal = principal
         g.api_client_pk = principal.client_pk
         return view(*args, **kwargs)
@@ -262,6 +308,7 @@ def smart_configuration() -> Response:
                 f"system/{resource}.{letters}" for resource, letters in api_auth.RESOURCES.items()
             ],
             "capabilities": ["client-confidential-asymmetric"],
+            "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
         },
         media_type="application/json",
     )
