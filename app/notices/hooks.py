@@ -38,7 +38,7 @@ from app.models import (
     AppointmentStatus,
     UsageAction,
 )
-from app.notices.outbox import LEASE_MARGIN, Settings, backoff_delay, claim_due
+from app.notices.outbox import LEASE_MARGIN, Settings, backoff_delay, claim_due, still_held
 from app.security import access
 from app.security.api_auth import ApiPrincipal, registered_principal
 from app.selectors import api as api_reads
@@ -232,14 +232,7 @@ def _record(session: Session, lease_until: datetime, results: list[Result]) -> N
     recorded = [result for result in results if result.values]
     if not recorded:
         return
-    held = sa.select(ApiEvent.id).where(
-        ApiEvent.id.in_([result.hook.id for result in recorded]),
-        ApiEvent.status == ApiEventStatus.PENDING,
-        ApiEvent.claimed_until == lease_until,
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        held = held.with_for_update()
-    mine = set(session.scalars(held))
+    mine = still_held(session, ApiEvent, [result.hook.id for result in recorded], lease_until)
     table = ApiEvent.__table__
     for result in recorded:
         if result.hook.id in mine:

@@ -90,3 +90,22 @@ def soonest_due(session: Session, model: Any, now: datetime) -> datetime | None:
     if soonest is not None and soonest.tzinfo is None:  # SQLite keeps no time zone: UTC
         soonest = soonest.replace(tzinfo=now.tzinfo)
     return soonest
+
+
+def still_held(session: Session, model: Any, ids: list[int], lease_until: datetime) -> set[int]:
+    """Which of `ids` this worker still holds (pending, its lease), locked until the
+    transaction ends: the outcomes are recorded for those only."""
+    pending = model.status.type.enum_class.PENDING
+    table = model.__table__.c  # Core: no ORM bookkeeping
+    held = (
+        sa.select(table.id)
+        .where(
+            table.id.in_(ids),
+            table.status == pending,
+            table.claimed_until == lease_until,
+        )
+        .order_by(table.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        held = held.with_for_update()  # SQLite: BEGIN IMMEDIATE already holds the write lock
+    return set(session.scalars(held))

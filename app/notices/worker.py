@@ -51,7 +51,14 @@ from app.notices.channels import (
     SmtpChannel,
     Temporary,
 )
-from app.notices.outbox import LEASE_MARGIN, Settings, backoff_delay, claim_due, soonest_due
+from app.notices.outbox import (
+    LEASE_MARGIN,
+    Settings,
+    backoff_delay,
+    claim_due,
+    soonest_due,
+    still_held,
+)
 from app.notices.texts import NoticeText, notice_text
 from app.services.audit import usage_log_add_many
 from app.services.notices import NOTICE_CHANNEL, representatives
@@ -275,18 +282,7 @@ def _record(session: Session, lease_until: datetime, results: list[Result]) -> s
     if not results:
         return set()
     notice = Notice.__table__.c  # Core: no ORM bookkeeping
-    held = (
-        sa.select(notice.id)
-        .where(
-            notice.id.in_([r.notice.id for r in results]),
-            notice.status == NoticeStatus.PENDING,
-            notice.claimed_until == lease_until,
-        )
-        .order_by(notice.id)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        held = held.with_for_update()  # SQLite: BEGIN IMMEDIATE already holds the write lock
-    mine = set(session.scalars(held))
+    mine = still_held(session, Notice, [r.notice.id for r in results], lease_until)
     by_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
     for result in results:
         if result.notice.id in mine:
