@@ -1,6 +1,7 @@
 """Delivering record-system events (FHIR R4 Subscription, rest-hook; docs/api.md, Events).
 
-The notice worker runs this beside the notices (app/notices/worker.py), with the same claim,
+The notice worker runs this in a thread beside the notices (app/notices/worker.py), so a
+record system that answers slowly never holds up a resident's notice, with the same claim,
 lease and back-off: a claim is committed before anything is sent and the outcomes after,
 so an event is delivered at least once, and every try of it carries the same `X-Event-Id`
 for the record system to know a repeat. With payload, the resource as it is now is PUT to
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app import fhir
 from app.clock import utcnow
+from app.extensions import db as flask_db
 from app.models import (
     ApiClient,
     ApiEvent,
@@ -38,7 +42,14 @@ from app.models import (
     AppointmentStatus,
     UsageAction,
 )
-from app.notices.outbox import LEASE_MARGIN, Settings, backoff_delay, claim_due, still_held
+from app.notices.outbox import (
+    LEASE_MARGIN,
+    Settings,
+    backoff_delay,
+    claim_due,
+    soonest_due,
+    still_held,
+)
 from app.security import access
 from app.security.api_auth import ApiPrincipal, registered_principal
 from app.selectors import api as api_reads
@@ -47,6 +58,7 @@ from app.services.audit import usage_log_add_many
 log = logging.getLogger("hjemmedialog.events")
 
 ERROR_MAX = 500
+STOP_CHECK = 0.5  # an idle thread notices the worker stopping within this long
 USER_AGENT = "Hjemmedialog-events/1"
 
 
@@ -222,7 +234,8 @@ def _send(http: requests.Session, call: Call, settings: HookSettings) -> Result:
     if hook.attempts >= settings.outbox.max_attempts:
         log.warning("event %s failed for good: %s", hook.event_id, error_text)
         return Result(hook, "failed", {"status": ApiEventStatus.FAILED, "last_error": error_text})
-    delay = retry_after or backoff_delay(hook.attempts, settings.outbox)
+    delay = min(retry_after, settings.outbox.backoff_max) if retry_after else None
+    delay = delay or backoff_delay(hook.attempts, settings.outbox)
     values = {"next_attempt_at": utcnow() + timedelta(seconds=delay), "last_error": error_text}
     return Result(hook, "retry", values)
 
@@ -288,3 +301,39 @@ def run_batch(session: Session, http: requests.Session, settings: HookSettings) 
     for result in results:
         counts[result.outcome] = counts.get(result.outcome, 0) + 1
     return counts
+
+
+def run_beside(app: Flask, stopped: Callable[[], bool], settings: HookSettings) -> None:
+    """Deliver events until `stopped()`, in a thread of its own beside the notices, so an
+    endpoint that answers slowly (or not at all, until API_EVENT_TIMEOUT) never holds up
+    a resident's notice. It looks again when the next event is due, at least every
+    NOTICE_POLL_SECONDS. A failure of its own (the database gone a moment) is logged and
+    tried again after a pause; the thread does not end before the worker does."""
+    with app.app_context():
+        session = flask_db.session  # this thread's own: a session per app context
+        http = requests.Session()
+        try:
+            while not stopped():
+                try:
+                    counts = run_batch(session, http, settings)
+                    wait = 0.0 if counts else _next_due_in(session, settings)
+                except Exception:  # noqa: BLE001 - logged; the loop must outlive a hiccup
+                    log.exception("event delivery failed; trying again shortly")
+                    session.rollback()
+                    wait = settings.outbox.poll * 10
+                deadline = time.monotonic() + wait
+                while not stopped() and time.monotonic() < deadline:
+                    time.sleep(min(STOP_CHECK, max(deadline - time.monotonic(), 0)))
+        finally:
+            http.close()
+            flask_db.session.remove()
+
+
+def _next_due_in(session: Session, settings: HookSettings) -> float:
+    now = utcnow()
+    soonest = soonest_due(session, ApiEvent, now)
+    session.commit()
+    poll = settings.outbox.poll
+    if soonest is None:
+        return poll
+    return min(poll, max((soonest - now).total_seconds() + 0.001, 0.0))

@@ -10,6 +10,9 @@ LOCKED and never take the same notice; on SQLite one worker is enough.
 Waking: an idle worker waits until the next notice is due, at most NOTICE_POLL_SECONDS. On
 PostgreSQL it also LISTENs for the NOTIFY that queueing a notice sends
 (app/services/notices.py), and claims at once when it comes; the poll is the fallback.
+
+Record systems' events (app/notices/hooks.py) are delivered by a thread of the same worker,
+which polls: their endpoints may be slow, and a resident's notice must not wait for them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import functools
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +35,6 @@ from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.models import (
-    ApiEvent,
     Appointment,
     Municipality,
     Notice,
@@ -408,10 +411,9 @@ def run_batch(session: Session, channels: Channels, settings: Settings) -> dict[
 
 
 def next_due_in(session: Session, now: datetime, settings: Settings) -> float:
-    """Seconds until the next pending notice or event is due, at most the poll interval."""
-    moments = [soonest_due(session, model, now) for model in (Notice, ApiEvent)]
+    """Seconds until the next pending notice is due, at most the poll interval."""
+    soonest = soonest_due(session, Notice, now)
     session.commit()
-    soonest = min((moment for moment in moments if moment is not None), default=None)
     if soonest is None:
         return settings.poll
     # A millisecond late rather than early: woken early, the claim finds nothing yet.
@@ -504,12 +506,26 @@ def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
     waker = Waker(session.get_bind()) if not once else None
     hook_settings = hooks.HookSettings.from_app(app)
     http = requests.Session()
+    # Running on, the record systems' events go in a thread of their own (a slow endpoint
+    # never holds up a notice); with `once`, in this loop after the notices.
+    events = (
+        None
+        if once
+        else threading.Thread(
+            target=hooks.run_beside,
+            args=(app, lambda: stopping, hook_settings),
+            name="events",
+            daemon=True,
+        )
+    )
+    if events is not None:
+        events.start()
     try:
         while not stopping:
             counts = run_batch(session, channels, settings)
-            # The record systems' events, from their own outbox, with the same loop.
-            for key, value in hooks.run_batch(session, http, hook_settings).items():
-                counts[f"event_{key}"] = counts.get(f"event_{key}", 0) + value
+            if once:
+                for key, value in hooks.run_batch(session, http, hook_settings).items():
+                    counts[f"event_{key}"] = counts.get(f"event_{key}", 0) + value
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
             if not counts:
@@ -517,8 +533,11 @@ def run(app: Flask, session: Session, *, once: bool = False) -> dict[str, int]:
                     break
                 waker.wait(next_due_in(session, utcnow(), settings), lambda: stopping)
     finally:
+        stopping = True
         if waker is not None:
             waker.close()
+        if events is not None:
+            events.join(timeout=hook_settings.timeout + 5)
         channels.close()
         http.close()
     return totals

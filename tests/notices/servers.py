@@ -243,6 +243,7 @@ class Hooked:
 class HookRecorder:
     calls: list[Hooked] = field(default_factory=list)
     fail_with: list[int] = field(default_factory=list)  # status codes to answer first
+    delay: float = 0.0  # seconds each answer takes
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def received(self) -> list[Hooked]:
@@ -281,6 +282,7 @@ class HookReceiver:
                 with recorder.lock:
                     recorder.calls.append(call)
                     status = recorder.fail_with.pop(0) if recorder.fail_with else 200
+                time.sleep(recorder.delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -21,6 +21,9 @@ import sqlalchemy as sa
 from app.clock import utcnow
 from app.extensions import db as flask_db
 from app.models import (
+    ApiEventKind,
+    Appointment,
+    AppointmentStatus,
     ContactSettings,
     NoticeChannel,
     NoticeEvent,
@@ -29,6 +32,7 @@ from app.models import (
     UsageAction,
     UsageLogEntry,
 )
+from app.services.api_events import events_queue
 from app.services.notices import notices_for_event
 from tests import factories
 from tests.databases import migrated_app, postgres_url, scratch_database
@@ -39,7 +43,7 @@ from tests.notices.outbox import (
     stop_worker,
     worker_env,
 )
-from tests.notices.servers import SmsServer, SmtpServer
+from tests.notices.servers import HookReceiver, SmsServer, SmtpServer
 from tests.support import wait_for
 
 NOTICES = 1000
@@ -215,3 +219,72 @@ def test_a_delayed_notice_is_sent_when_due_and_not_before(tmp_path, servers):
             assert stop_worker(worker) == 0
         arrived = smtp.recorder.messages[1].at
         assert due <= arrived < due + 1.0, arrived - due
+
+
+def test_a_record_system_that_hangs_holds_up_no_notice(tmp_path, servers):
+    """Events go in a thread of their own: while the worker waits for a record system's
+    endpoint that takes seconds to answer, a notice queued meanwhile is sent at once."""
+    smtp, sms = servers
+    endpoint = HookReceiver().start()
+    endpoint.recorder.delay = 4
+    try:
+        with scratch_database(tmp_path) as uri, migrated_app(uri, tmp_path) as app:
+            with app.app_context():
+                session = flask_db.session
+                world = factories.build_world(session)
+                client = factories.api_client(session, world.municipality, {"keys": []})
+                factories.api_subscription(session, client, endpoint=endpoint.url)
+                session.add(
+                    ContactSettings(
+                        person_id=world.resident.id, email="rita@test.example", updated_at=utcnow()
+                    )
+                )
+                visit = Appointment(
+                    person_id=world.resident.id,
+                    service_id=world.nursing.id,
+                    unit_id=world.unit.id,
+                    status=AppointmentStatus.CANCELLED,
+                    cancelled_at=utcnow(),
+                    window_start=utcnow() + timedelta(days=1),
+                    window_end=utcnow() + timedelta(days=1, hours=2),
+                    description="Morgenstell",
+                    created_at=utcnow(),
+                )
+                session.add(visit)
+                session.flush()
+                events_queue(
+                    session,
+                    ApiEventKind.APPOINTMENT_CANCELLED,
+                    [(visit.id, world.municipality.id)],
+                    now=utcnow(),
+                )
+                session.commit()
+                resident_id = world.resident.id
+                municipality_id = world.municipality.id
+                flask_db.session.remove()
+            env = worker_env(uri, tmp_path, smtp_port=smtp.port, sms_url=sms.url, poll_seconds=0.1)
+            env |= {"API_EVENT_TIMEOUT": "10", "API_EVENT_HTTP_ALLOWED": "true"}
+            worker = start_worker(env, tmp_path / "worker.log")
+            try:
+                assert wait_for(lambda: endpoint.recorder.received(), 30), "no event sent"
+                with app.app_context():
+                    resident = flask_db.session.get(Person, resident_id)
+                    notices_for_event(
+                        flask_db.session,
+                        subject=resident,
+                        event=NoticeEvent.NEW_MESSAGE,
+                        event_key="message:1",
+                        municipality_id=municipality_id,
+                        now=utcnow(),
+                    )
+                    flask_db.session.commit()
+                    flask_db.session.remove()
+                queued = time.monotonic()
+                assert wait_for(lambda: smtp.recorder.total() == 1, 3), "the notice waited"
+                # It arrived while the endpoint still had the event's call.
+                assert time.monotonic() - queued < endpoint.recorder.delay
+            finally:
+                assert stop_worker(worker) == 0
+            assert len(endpoint.recorder.events()) == 1
+    finally:
+        endpoint.stop()
