@@ -162,6 +162,8 @@ class Config:
         self.API_EVENT_MAX_ATTEMPTS = int(_env("API_EVENT_MAX_ATTEMPTS", "30"))
         self.API_EVENT_TIMEOUT = float(_env("API_EVENT_TIMEOUT", "10"))
         self.API_EVENT_HTTP_ALLOWED = _flag("API_EVENT_HTTP_ALLOWED", dev)
+        # How often the worker's events thread looks for due events when idle.
+        self.API_EVENT_POLL_SECONDS = float(_env("API_EVENT_POLL_SECONDS", "1"))
 
         # Notices: e-mail through SMTP when SMTP_HOST is set, SMS through an HTTP provider
         # when SMS_URL is set; otherwise, in development only, the development sink.

@@ -64,7 +64,7 @@ USER_AGENT = "Hjemmedialog-events/1"
 
 @dataclass(frozen=True)
 class HookSettings:
-    """The outbox settings with the events' own number of tries and HTTP timeout."""
+    """The outbox settings with the events' own number of tries, poll and HTTP timeout."""
 
     outbox: Settings
     timeout: float
@@ -72,7 +72,11 @@ class HookSettings:
     @classmethod
     def from_app(cls, app: Flask) -> HookSettings:
         c = app.config
-        outbox = replace(Settings.from_app(app), max_attempts=c["API_EVENT_MAX_ATTEMPTS"])
+        outbox = replace(
+            Settings.from_app(app),
+            max_attempts=c["API_EVENT_MAX_ATTEMPTS"],
+            poll=c["API_EVENT_POLL_SECONDS"],
+        )
         return cls(outbox, c["API_EVENT_TIMEOUT"])
 
 
@@ -307,7 +311,7 @@ def run_beside(app: Flask, stopped: Callable[[], bool], settings: HookSettings) 
     """Deliver events until `stopped()`, in a thread of its own beside the notices, so an
     endpoint that answers slowly (or not at all, until API_EVENT_TIMEOUT) never holds up
     a resident's notice. It looks again when the next event is due, at least every
-    NOTICE_POLL_SECONDS. A failure of its own (the database gone a moment) is logged and
+    API_EVENT_POLL_SECONDS. A failure of its own (the database gone a moment) is logged and
     tried again after a pause; the thread does not end before the worker does."""
     with app.app_context():
         session = flask_db.session  # this thread's own: a session per app context
