@@ -47,7 +47,7 @@ from app.notices.outbox import (
     Settings,
     backoff_delay,
     claim_due,
-    soonest_due,
+    due_in,
     still_held,
 )
 from app.security import access
@@ -320,7 +320,9 @@ def run_beside(app: Flask, stopped: Callable[[], bool], settings: HookSettings) 
             while not stopped():
                 try:
                     counts = run_batch(session, http, settings)
-                    wait = 0.0 if counts else _next_due_in(session, settings)
+                    wait = (
+                        0.0 if counts else due_in(session, ApiEvent, utcnow(), settings.outbox.poll)
+                    )
                 except Exception:  # noqa: BLE001 - logged; the loop must outlive a hiccup
                     log.exception("event delivery failed; trying again shortly")
                     session.rollback()
@@ -331,13 +333,3 @@ def run_beside(app: Flask, stopped: Callable[[], bool], settings: HookSettings) 
         finally:
             http.close()
             flask_db.session.remove()
-
-
-def _next_due_in(session: Session, settings: HookSettings) -> float:
-    now = utcnow()
-    soonest = soonest_due(session, ApiEvent, now)
-    session.commit()
-    poll = settings.outbox.poll
-    if soonest is None:
-        return poll
-    return min(poll, max((soonest - now).total_seconds() + 0.001, 0.0))

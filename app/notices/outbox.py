@@ -109,3 +109,14 @@ def still_held(session: Session, model: Any, ids: list[int], lease_until: dateti
     if session.get_bind().dialect.name == "postgresql":
         held = held.with_for_update()  # SQLite: BEGIN IMMEDIATE already holds the write lock
     return set(session.scalars(held))
+
+
+def due_in(session: Session, model: Any, now: datetime, poll: float) -> float:
+    """Seconds until the next pending row of `model` is due, at most `poll`; ends the
+    read's transaction."""
+    soonest = soonest_due(session, model, now)
+    session.commit()
+    if soonest is None:
+        return poll
+    # A millisecond late rather than early: woken early, the claim finds nothing yet.
+    return min(poll, max((soonest - now).total_seconds() + 0.001, 0.0))

@@ -59,7 +59,7 @@ from app.notices.outbox import (
     Settings,
     backoff_delay,
     claim_due,
-    soonest_due,
+    due_in,
     still_held,
 )
 from app.notices.texts import NoticeText, notice_text
@@ -412,12 +412,7 @@ def run_batch(session: Session, channels: Channels, settings: Settings) -> dict[
 
 def next_due_in(session: Session, now: datetime, settings: Settings) -> float:
     """Seconds until the next pending notice is due, at most the poll interval."""
-    soonest = soonest_due(session, Notice, now)
-    session.commit()
-    if soonest is None:
-        return settings.poll
-    # A millisecond late rather than early: woken early, the claim finds nothing yet.
-    return min(settings.poll, max((soonest - now).total_seconds() + 0.001, 0.0))
+    return due_in(session, Notice, now, settings.poll)
 
 
 class Waker:
